@@ -1,0 +1,50 @@
+# grantpath: `make run` serves the demo, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := app
+
+.PHONY: run test lint check bench clean system-deps venv
+
+# Debian packages the app needs (WeasyPrint's Pango, pdftoppm for looking at
+# PDFs, PostgreSQL for the second test run). Installed only when missing.
+system-deps:
+	@missing=""; \
+	ldconfig -p | grep -q libpango-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	fc-list | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Please install:$$missing (apt-get install ...)"; exit 1; fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/grantpath db upgrade
+	$(BIN)/grantpath demo load
+	$(BIN)/grantpath users ensure-admin
+	$(BIN)/grantpath serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: lint test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts

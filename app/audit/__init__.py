@@ -1,0 +1,1 @@
+"""The audit trail: every change, login, import and download, recorded."""

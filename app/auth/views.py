@@ -1,0 +1,56 @@
+"""Log in and log out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from app.audit.services import record
+from app.extensions import db
+from app.models import AuditAction
+
+from .forms import LoginForm
+from .services import authenticate
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow a ?next= that stays on this site."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("dashboard.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    """Show the log-in form and log the user in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(db.session, form.email.data or "", form.password.data or "")
+        db.session.commit()
+        if user is not None:
+            session.clear()  # a fresh session on login: no fixation
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("Wrong email or password, or the account is locked.", "error")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Response:
+    """Log the user out."""
+    record(db.session, AuditAction.LOGOUT, entity=current_user, summary="Logged out")
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))

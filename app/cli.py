@@ -1,0 +1,31 @@
+"""The `grantpath` console script: a Flask CLI group with our commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every feature's commands to the app's CLI."""
+    from .auth.cli import users_cli
+    from .demo.cli import demo_cli
+    from .exports.cli import export_cli
+    from .migrate import db_cli
+    from .serve import serve_command
+
+    for group in (db_cli, users_cli, demo_cli, export_cli, serve_command):
+        app.cli.add_command(group)
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             help="grantpath: grants, outputs and the pathways to clinical trials.")
+def main() -> None:
+    """Entry point of the console script."""

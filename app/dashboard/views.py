@@ -1,0 +1,20 @@
+"""Home page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.portfolio.queries import portfolio_overview
+from app.visibility import visible_levels
+
+bp = Blueprint("dashboard", __name__, template_folder="templates")
+
+
+@bp.route("/")
+@login_required
+def home() -> str:
+    """Show the portfolio at a glance."""
+    overview = portfolio_overview(db.session, visible_levels(current_user))
+    return render_template("dashboard/home.html", overview=overview)

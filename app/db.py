@@ -1,0 +1,42 @@
+"""Engine set-up shared by the app, the CLI, Alembic and the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def configure_engine(engine: sa.Engine) -> sa.Engine:
+    """Make SQLite behave: foreign keys, WAL, a busy timeout, real transactions.
+
+    pysqlite opens transactions lazily and never for DDL or SAVEPOINT, which
+    breaks nested transactions; we switch its own handling off and emit BEGIN
+    ourselves (the recipe in SQLAlchemy's SQLite dialect documentation).
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def create_configured_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """create_engine plus configure_engine, for code outside a Flask app."""
+    return configure_engine(sa.create_engine(url, **kwargs))

@@ -1,0 +1,1 @@
+"""The demonstration foundation (fictional, around a few real trials)."""

@@ -1,0 +1,1 @@
+"""Exports of the registers to CSV (and later XLSX, 360Giving)."""

@@ -1,0 +1,1 @@
+"""Portfolio figures: what the foundation funded and what it led to."""

@@ -1,0 +1,144 @@
+"""Test fixtures: one migrated database per run, each test in a rolled-back transaction.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is
+set (``.ci/run`` does both).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import orm as so
+
+from app import create_app
+from app.auth.services import create_user
+from app.db import create_configured_engine
+from app.extensions import db
+from app.migrate import alembic_config
+from app.models import Role, User
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def reset_database(url: str) -> None:
+    """Empty a database completely, whatever state an earlier run left it in."""
+    engine = create_configured_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+        else:
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            for table in sa.inspect(connection).get_table_names():
+                connection.exec_driver_sql(f'DROP TABLE "{table}"')
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    reset_database(url)
+    command.upgrade(alembic_config(url), "head")
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    return create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "WTF_CSRF_ENABLED": False,
+    })
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run each test inside one outer transaction that is rolled back afterwards.
+
+    Sessions created during the test join it through SAVEPOINTs, so code under
+    test may commit freely (flask-sqlalchemy-lite's testing recipe).
+    """
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        engine = db.engine
+        factory = db.sessionmaker
+    connection = engine.connect()
+    outer = connection.begin()
+    factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield
+    finally:
+        factory.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[so.Session]:
+    """The app's session inside an app context."""
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """Factory: make_user(role=Role.STAFF, email=None) -> User, committed."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role = Role.STAFF, email: str | None = None) -> User:
+        with app.app_context():
+            user = create_user(db.session, email or f"{role.value}{next(counter)}@example.org",
+                               TEST_PASSWORD, role)
+            db.session.commit()
+            return user
+
+    return make
+
+
+class AuthActions:
+    """Log a test client in and out through the real form."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = TEST_PASSWORD) -> Any:
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self) -> Any:
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token embedded in a rendered form."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no csrf_token in page"
+    return match.group(1)
