@@ -48,7 +48,8 @@ def login() -> str | Response:
 @login_required
 def logout() -> Response:
     """Log the user out."""
-    record(db.session, AuditAction.LOGOUT, entity=current_user, summary="Logged out")
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    record(db.session, AuditAction.LOGOUT, entity=user, user=user, summary="Logged out")
     db.session.commit()
     logout_user()
     session.clear()

@@ -23,7 +23,15 @@ from .enums import (
     TrialStatus,
 )
 from .funds import Donation, Donor, Fund, FundAllocation
-from .grants import CoFunding, Grant, GrantInvestigator, Payment, Programme, ResearchArea, grant_areas
+from .grants import (
+    CoFunding,
+    Grant,
+    GrantInvestigator,
+    Payment,
+    Programme,
+    ResearchArea,
+    grant_areas,
+)
 from .money import ExchangeRate, PriceIndex
 from .organisations import Organisation, Person
 from .outputs import (

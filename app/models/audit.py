@@ -43,7 +43,9 @@ class ImportRun(Base):
     kind: so.Mapped[str] = so.mapped_column(sa.String(20))
     filename: so.Mapped[str] = so.mapped_column(sa.String(255))
     sha256: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
-    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     actor: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     status: so.Mapped[ImportStatus] = so.mapped_column(str_enum(ImportStatus, "import_status"))
     started_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

@@ -73,7 +73,9 @@ class Grant(TimestampMixin, VersionedMixin, SoftDeleteMixin, Base):
             "end_date IS NULL OR start_date IS NULL OR end_date >= start_date",
             name="end_not_before_start",
         ),
-        sa.CheckConstraint("previous_grant_id IS NULL OR previous_grant_id <> id", name="not_own_previous"),
+        sa.CheckConstraint(
+            "previous_grant_id IS NULL OR previous_grant_id <> id", name="not_own_previous"
+        ),
         sa.CheckConstraint(
             "(previous_grant_id IS NULL) = (relation_to_previous IS NULL)",
             name="previous_has_relation",

@@ -114,7 +114,9 @@ class ClinicalTrial(Base):
 
     __tablename__ = "clinical_trials"
     __table_args__ = (
-        sa.CheckConstraint("enrolment_planned IS NULL OR enrolment_planned >= 0", name="planned_ge0"),
+        sa.CheckConstraint(
+            "enrolment_planned IS NULL OR enrolment_planned >= 0", name="planned_ge0"
+        ),
         sa.CheckConstraint("enrolment_actual IS NULL OR enrolment_actual >= 0", name="actual_ge0"),
         sa.CheckConstraint(
             "completion_date IS NULL OR start_date IS NULL OR completion_date >= start_date",

@@ -1,7 +1,7 @@
 """initial schema, with the fixed conversion rates of the legacy euro currencies
 
 Revision ID: 2162449b5c4a
-Revises: 
+Revises:
 Create Date: 2026-11-24 16:00:03.421745
 """
 
