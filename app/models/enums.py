@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import enum
 
+# Human labels where "snake_case" -> "Snake case" is not good enough.
+_LABELS: dict[str, dict[str, str]] = {}
+
+
+def _set_labels(enum_class: type[enum.Enum], labels: dict[str, str]) -> None:
+    _LABELS[enum_class.__name__] = labels
+
 
 class LabelledEnum(enum.StrEnum):
     """A string enum whose members carry a human label."""
 
     @property
     def label(self) -> str:
-        labels: dict[str, str] = getattr(type(self), "_labels", {})
+        labels = _LABELS.get(type(self).__name__, {})
         return labels.get(self.value, self.value.replace("_", " ").capitalize())
 
     @classmethod
@@ -64,11 +71,11 @@ class Confidentiality(LabelledEnum):
     INTERNAL = "internal"
 
 
-Confidentiality._labels = {
+_set_labels(Confidentiality, {
     "public": "Public",
     "trustees": "Trustees and staff",
     "internal": "Internal (staff only)",
-}
+})
 
 
 class InvestigatorRole(LabelledEnum):
@@ -95,7 +102,7 @@ class OutputType(LabelledEnum):
     AWARD = "award"
 
 
-OutputType._labels = {
+_set_labels(OutputType, {
     "publication": "Publication",
     "collaboration": "Collaboration and partnership",
     "further_funding": "Further funding",
@@ -109,7 +116,7 @@ OutputType._labels = {
     "software": "Software and technical products",
     "spin_out": "Spin-out",
     "award": "Award and recognition",
-}
+})
 
 
 class DatePrecision(LabelledEnum):
@@ -133,7 +140,7 @@ class TrialPhase(LabelledEnum):
     NOT_APPLICABLE = "not_applicable"
 
 
-TrialPhase._labels = {
+_set_labels(TrialPhase, {
     "early_phase_1": "Early Phase 1",
     "phase_1": "Phase 1",
     "phase_1_2": "Phase 1/2",
@@ -142,7 +149,7 @@ TrialPhase._labels = {
     "phase_3": "Phase 3",
     "phase_4": "Phase 4",
     "not_applicable": "N/A",
-}
+})
 
 
 class TrialStatus(LabelledEnum):
@@ -159,7 +166,7 @@ class TrialStatus(LabelledEnum):
     UNKNOWN = "unknown"
 
 
-TrialStatus._labels = {"active_not_recruiting": "Active, not recruiting"}
+_set_labels(TrialStatus, {"active_not_recruiting": "Active, not recruiting"})
 
 
 class TrialRegistry(LabelledEnum):
@@ -170,13 +177,13 @@ class TrialRegistry(LabelledEnum):
     WHO_UTN = "who_utn"
 
 
-TrialRegistry._labels = {
+_set_labels(TrialRegistry, {
     "nct": "ClinicalTrials.gov",
     "eudract": "EudraCT",
     "euct": "EU CT (CTIS)",
     "isrctn": "ISRCTN",
     "who_utn": "WHO UTN",
-}
+})
 
 
 class PatentStatus(LabelledEnum):
@@ -197,12 +204,12 @@ class EvidenceKind(LabelledEnum):
     STAFF_JUDGEMENT = "staff_judgement"
 
 
-EvidenceKind._labels = {
+_set_labels(EvidenceKind, {
     "acknowledged": "Acknowledged in the output",
     "registry_record": "Registry record",
     "reported_by_investigator": "Reported by the investigator",
     "staff_judgement": "Staff judgement",
-}
+})
 
 
 class LinkRelation(LabelledEnum):

@@ -49,7 +49,7 @@ def portfolio_overview(
     grant_row = session.execute(
         sa.select(
             sa.func.count(Grant.id),
-            sa.func.coalesce(sa.func.sum(Grant.amount_eur), 0),
+            sa.func.sum(Grant.amount_eur),
             sa.func.min(Grant.award_date),
             sa.func.max(Grant.award_date),
             sa.func.count(sa.distinct(Grant.host_organisation_id)),
@@ -68,7 +68,7 @@ def portfolio_overview(
     ).all()
     return PortfolioOverview(
         grant_count=grant_row[0],
-        total_awarded_eur=Decimal(grant_row[1]),
+        total_awarded_eur=grant_row[1] or Decimal(0),
         first_award_year=grant_row[2].year if grant_row[2] else None,
         last_award_year=grant_row[3].year if grant_row[3] else None,
         output_count=output_count or 0,
