@@ -5,13 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.audit.services import record
 from app.extensions import db
 from app.models import AuditAction
 
+from .access import public, reader_required
 from .forms import LoginForm
 from .services import authenticate
 
@@ -28,6 +29,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login() -> str | Response:
     """Show the log-in form and log the user in."""
     if current_user.is_authenticated:
@@ -45,7 +47,7 @@ def login() -> str | Response:
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@reader_required
 def logout() -> Response:
     """Log the user out."""
     user = current_user._get_current_object()  # type: ignore[attr-defined]

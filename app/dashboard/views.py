@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from app.auth.access import reader_required
 from app.extensions import db
 from app.portfolio.queries import portfolio_overview
 from app.visibility import visible_levels
@@ -13,7 +14,7 @@ bp = Blueprint("dashboard", __name__, template_folder="templates")
 
 
 @bp.route("/")
-@login_required
+@reader_required
 def home() -> str:
     """Show the portfolio at a glance."""
     overview = portfolio_overview(db.session, visible_levels(current_user))
