@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from flask import Flask
 
 from .db import configure_engine
 from .extensions import csrf, db, login_manager
+
+# Each feature package has init_app(app); order matters only for error handlers.
+FEATURES = (
+    "templating", "security", "errors", "records", "auth", "dashboard", "lookup",
+    "grants", "outputs", "organisations", "programmes", "funds", "admin", "audit",
+)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -24,16 +31,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import auth, dashboard, errors, security
-
-    auth.init_app(app)
-    dashboard.init_app(app)
-    errors.init_app(app)
-    security.init_app(app)
-
-    from . import templating
-
-    templating.init_app(app)
+    for feature in FEATURES:
+        import_module(f"{__name__}.{feature}").init_app(app)
 
     from .cli import register_commands
 

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from flask import Flask
+from flask import Flask, current_app
 from jinja2 import StrictUndefined
 
 from .models.enums import Confidentiality
@@ -28,9 +28,39 @@ def format_date(value: date | None) -> str:
     return "–" if value is None else value.strftime("%-d %b %Y")
 
 
+# Main navigation; entries whose blueprint is not registered are left out.
+NAV_ITEMS = (
+    ("dashboard.home", "Overview", "reader"),
+    ("grants.index", "Grants", "reader"),
+    ("outputs.index", "Outputs", "reader"),
+    ("organisations.index", "Organisations", "reader"),
+    ("people.index", "People", "reader"),
+    ("programmes.index", "Programmes", "reader"),
+    ("funds.index", "Funds & donors", "reader"),
+    ("reports.index", "Reports", "reader"),
+    ("admin.users", "Users", "admin"),
+)
+
+
+def nav_items() -> list[tuple[str, str]]:
+    """The navigation entries the current user may use."""
+    from flask_login import current_user
+
+    from app.auth.access import LEVEL_ROLES
+
+    role = getattr(current_user, "role", None)
+    return [
+        (endpoint, label)
+        for endpoint, label, level in NAV_ITEMS
+        if endpoint in current_app.view_functions and role in LEVEL_ROLES[level]
+    ]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.undefined = StrictUndefined
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.globals["Confidentiality"] = Confidentiality
+    app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions

@@ -92,9 +92,17 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[so.Session]:
-    """The app's session inside an app context."""
+    """A session of the test's own, on the test transaction.
+
+    Deliberately no app context stays pushed: requests made by test clients
+    must get their own context (their own g, current_user and session), as in
+    production.
+    """
     with app.app_context():
-        yield db.session
+        factory = db.sessionmaker
+    own = factory()
+    yield own
+    own.close()
 
 
 @pytest.fixture
@@ -145,3 +153,47 @@ def csrf_token_from(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no csrf_token in page"
     return match.group(1)
+
+
+class QueryCounter:
+    """Counts SQL statements sent to the database while active."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.count += 1
+        self.statements.append(statement)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """Context manager factory: `with count_queries() as counter: ...; counter.count`."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        with app.app_context():
+            engine = db.engine
+        counter = QueryCounter()
+        sa.event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+@pytest.fixture
+def logged_in(client: FlaskClient, make_user: Callable[..., User]) -> Callable[[Role], User]:
+    """Log the test client in as a new user of the given role."""
+
+    def login(role: Role = Role.STAFF) -> User:
+        user = make_user(role)
+        response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+        assert response.status_code == 302
+        return user
+
+    return login

@@ -1,1 +1,9 @@
 """The audit trail: every change, login, import and download, recorded."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this feature's blueprints."""

@@ -37,6 +37,7 @@ def record(
         actor=_strip_controls(actor or (user.email if user else "system")),
         entity_type=type(entity).__tablename__ if entity is not None else None,
         entity_id=getattr(entity, "id", None) if entity is not None else None,
+        entity_version=getattr(entity, "version", None) if entity is not None else None,
         summary=(_strip_controls(summary) or "")[:500] or None,
         changes=changes,
         remote_addr=request.remote_addr if has_request_context() else None,

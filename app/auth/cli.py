@@ -54,7 +54,9 @@ def ensure_admin(email: str) -> None:
     if created:
         click.echo(f"Created admin {email}.")
     if password_file.exists():
-        click.echo(f"Log in at http://127.0.0.1:5000/login as {email} with the password in "
-                   f"{password_file}: {password_file.read_text().strip()}")
+        click.echo(
+            f"Log in at http://127.0.0.1:5000/login as {email} with the password in "
+            f"{password_file}: {password_file.read_text().strip()}"
+        )
     else:
         click.echo("An admin already exists; log in with your own account.")

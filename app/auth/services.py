@@ -41,8 +41,13 @@ def create_user(
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()
-    record(session, AuditAction.CREATE, entity=user, summary=f"User {email} ({role.value})",
-           changes={"email": [None, email], "role": [None, role.value]})
+    record(
+        session,
+        AuditAction.CREATE,
+        entity=user,
+        summary=f"User {email} ({role.value})",
+        changes={"email": [None, email], "role": [None, role.value]},
+    )
     return user
 
 
@@ -60,8 +65,13 @@ def authenticate(session: so.Session, email: str, password: str) -> User | None:
         record(session, AuditAction.LOGIN_FAILED, actor=email, summary="Unknown email")
         return None
     if user.locked_until is not None and user.locked_until > now:
-        record(session, AuditAction.LOGIN_FAILED, entity=user, user=user,
-               summary="Account locked after repeated failures")
+        record(
+            session,
+            AuditAction.LOGIN_FAILED,
+            entity=user,
+            user=user,
+            summary="Account locked after repeated failures",
+        )
         return None
     if not user.is_active or not verify_password(user.password_hash, password):
         user.failed_login_count += 1

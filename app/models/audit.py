@@ -28,6 +28,8 @@ class AuditEvent(Base):
     action: so.Mapped[AuditAction] = so.mapped_column(str_enum(AuditAction, "audit_action"))
     entity_type: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     entity_id: so.Mapped[int | None]
+    # The record's version after this change: "what changed since version N".
+    entity_version: so.Mapped[int | None]
     summary: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     # {"field": [before, after], ...}; for a delete, the whole record as it was.
     changes: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)

@@ -1,0 +1,11 @@
+"""Grants: the register, one grant's page, and editing it."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp
+
+    app.register_blueprint(bp)

@@ -1,0 +1,218 @@
+"""Grant pages: list, create, edit with optimistic locking, delete, restore, history."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from app.models import AuditAction, AuditEvent, Grant, Payment, ResearchArea, Role
+
+from . import factories as f
+
+
+def _form(org_id: int, **overrides: str) -> dict[str, str]:
+    data = {
+        "reference": "FM-2004-017", "title": "Neurospheres in chronic EAE", "summary": "",
+        "programme_id": "", "host_id": str(org_id), "host_label": "", "pi_id": "",
+        "pi_label": "", "status": "active", "award_date": "2004-03-01",
+        "start_date": "2004-04-01", "end_date": "2006-03-31", "amount_awarded": "250.000,00",
+        "currency": "EUR", "previous_id": "", "previous_label": "", "relation_to_previous": "",
+        "confidentiality": "public", "outcome_report_due": "", "outcome_report_received": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_staff_creates_a_grant(client, logged_in, session: so.Session) -> None:
+    logged_in(Role.STAFF)
+    org = f.organisation(session)
+    area = ResearchArea(name="Neural stem cells")
+    session.add(area)
+    session.commit()
+    response = client.post("/grants/new", data={**_form(org.id), "area_ids": [str(area.id)]})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    grant = session.scalar(sa.select(Grant).where(Grant.reference == "FM-2004-017"))
+    assert grant.amount_awarded == Decimal("250000.00")  # Italian separators understood
+    assert grant.amount_eur == Decimal("250000.00")
+    assert [a.name for a in grant.areas] == ["Neural stem cells"]
+    event = session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.entity_type == "grants", AuditEvent.entity_id == grant.id))
+    assert event.action == AuditAction.CREATE and event.changes["reference"] == [None, "FM-2004-017"]
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    assert "Neurospheres in chronic EAE" in page and "250,000 EUR" in page
+
+
+def test_lire_grant_gets_its_euro_equivalent(client, logged_in, session) -> None:
+    logged_in(Role.STAFF)
+    org = f.organisation(session)
+    session.commit()
+    client.post("/grants/new", data=_form(org.id, reference="FM-1995-001",
+                                          amount_awarded="150000000", currency="ITL",
+                                          award_date="1995-05-01"))
+    grant = session.scalar(sa.select(Grant).where(Grant.reference == "FM-1995-001"))
+    assert grant.currency == "ITL" and grant.amount_eur == Decimal("77468.53")
+
+
+def test_bad_input_rerenders_with_field_errors(client, logged_in, session) -> None:
+    logged_in(Role.STAFF)
+    org = f.organisation(session)
+    f.grant(session, reference="TAKEN-1")
+    session.commit()
+    before = session.scalar(sa.select(sa.func.count(Grant.id)))
+    response = client.post("/grants/new", data=_form(
+        org.id, reference="TAKEN-1", end_date="2003-01-01", amount_awarded="12abc"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "is not an amount" in page
+    response = client.post("/grants/new", data=_form(org.id, reference="TAKEN-1",
+                                                     end_date="2003-01-01", host_id=""))
+    page = response.get_data(as_text=True)
+    assert "already used" in page
+    assert "end date is before the start date" in page
+    assert "Choose the host institution" in page
+    assert session.scalar(sa.select(sa.func.count(Grant.id))) == before
+
+
+def test_stale_edit_is_refused_with_what_changed(client, logged_in, session, app) -> None:
+    logged_in(Role.STAFF)
+    grant = f.grant(session, title="Original title")
+    session.commit()
+    form = _form(grant.host_organisation_id, reference=grant.reference, title="My title",
+                 version=str(grant.version))
+    # Someone else saves first.
+    other = app.test_client()
+    from .conftest import TEST_PASSWORD
+
+    colleague = f.organisation(session)  # noqa: F841 - keeps factories' sequence honest
+    from app.auth.services import create_user
+
+    create_user(session, "colleague@example.org", TEST_PASSWORD, Role.STAFF)
+    session.commit()
+    other.post("/login", data={"email": "colleague@example.org", "password": TEST_PASSWORD})
+    first = other.post(f"/grants/{grant.id}/edit", data={**form, "title": "Colleague's title"})
+    assert first.status_code == 302, first.get_data(as_text=True)
+    assert first.headers["Location"] == f"/grants/{grant.id}"
+    second = client.post(f"/grants/{grant.id}/edit", data=form)
+    page = second.get_data(as_text=True)
+    assert second.status_code == 409
+    assert "colleague@example.org" in page and "Colleague&#39;s title" in page
+    session.expire_all()
+    assert session.get(Grant, grant.id).title == "Colleague's title"
+
+
+def test_trustee_can_read_but_not_write(client, logged_in, session) -> None:
+    logged_in(Role.TRUSTEE)
+    grant = f.grant(session)
+    session.commit()
+    assert client.get(f"/grants/{grant.id}").status_code == 200
+    assert client.get(f"/grants/{grant.id}/edit").status_code == 403
+    assert client.post(f"/grants/{grant.id}/delete").status_code == 403
+    assert client.get("/grants/new").status_code == 403
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    assert "/edit" not in page
+
+
+def test_trustee_never_sees_internal_grants(client, logged_in, session) -> None:
+    logged_in(Role.TRUSTEE)
+    from app.models import Confidentiality
+
+    secret = f.grant(session, title="Secret negotiation", confidentiality=Confidentiality.INTERNAL)
+    session.commit()
+    assert client.get(f"/grants/{secret.id}").status_code == 404
+    assert "Secret negotiation" not in client.get("/grants?q=Secret").get_data(as_text=True)
+
+
+def test_delete_restore_and_history(client, logged_in, session) -> None:
+    logged_in(Role.STAFF)
+    grant = f.grant(session, reference="DR-1")
+    session.commit()
+    assert client.post(f"/grants/{grant.id}/delete").status_code == 302
+    client.get(f"/grants/{grant.id}")  # shows (and uses up) the flash message
+    assert "DR-1" not in client.get("/grants").get_data(as_text=True)
+    assert "DR-1" in client.get("/grants?deleted=1").get_data(as_text=True)
+    assert client.post(f"/grants/{grant.id}/restore").status_code == 302
+    session.expire_all()
+    assert session.get(Grant, grant.id).deleted_at is None
+    history = client.get(f"/grants/{grant.id}/history").get_data(as_text=True)
+    assert "Delete" in history and "Restore" in history
+
+
+def test_list_filters_search_sort_and_pages(client, logged_in, session, app) -> None:
+    logged_in(Role.STAFF)
+    org = f.organisation(session, name="Filter Institute")
+    for i in range(7):
+        f.grant(session, reference=f"LST-{i}", host=org, award_date=date(2000 + i, 1, 1),
+                title=f"Listing grant {i}")
+    session.commit()
+    page = client.get(f"/grants?institution={org.id}&sort=reference&dir=asc&per_page=3")
+    text = page.get_data(as_text=True)
+    assert text.index("LST-0") < text.index("LST-1") < text.index("LST-2")
+    assert "LST-3" not in text and "of 7" in text
+    assert "LST-5" in client.get(f"/grants?institution={org.id}&year=2005").get_data(as_text=True)
+    assert "LST-4" not in client.get(f"/grants?institution={org.id}&year=2005").get_data(
+        as_text=True)
+    found = client.get("/grants?q=listing grant 6").get_data(as_text=True)
+    assert "LST-6" in found and "LST-1<" not in found
+
+
+def test_list_query_count_does_not_grow(client, logged_in, session, count_queries) -> None:
+    logged_in(Role.STAFF)
+    for _ in range(3):
+        f.grant(session)
+    session.commit()
+    with count_queries() as few:
+        client.get("/grants?per_page=3")
+    for _ in range(30):
+        f.grant(session)
+    session.commit()
+    with count_queries() as many:
+        client.get("/grants?per_page=30")
+    assert many.count == few.count
+    assert many.count <= 8
+
+
+def test_detail_query_count_does_not_grow(client, logged_in, session, count_queries) -> None:
+    logged_in(Role.STAFF)
+    grant = f.grant(session)
+    session.commit()
+    with count_queries() as few:
+        client.get(f"/grants/{grant.id}")
+    for i in range(10):
+        session.add(Payment(grant=grant, due_date=date(2011, 1, i + 1), amount=Decimal(1),
+                            currency="EUR"))
+        session.add(__import__("app.models", fromlist=["Attribution"]).Attribution(
+            grant=grant, output=f.output(session), evidence="acknowledged"))
+    session.commit()
+    with count_queries() as many:
+        client.get(f"/grants/{grant.id}")
+    assert many.count == few.count
+
+
+def test_payments_added_and_removed_with_audit(client, logged_in, session) -> None:
+    logged_in(Role.STAFF)
+    grant = f.grant(session)
+    session.commit()
+    client.post(f"/grants/{grant.id}/payments",
+                data={"due_date": "2010-06-01", "amount": "500,50", "paid_date": "", "note": ""})
+    payment = session.scalar(sa.select(Payment).where(Payment.grant_id == grant.id))
+    assert payment.amount == Decimal("500.50")
+    client.post(f"/grants/{grant.id}/payments/{payment.id}/delete")
+    assert session.scalar(sa.select(Payment).where(Payment.grant_id == grant.id)) is None
+    deleted = session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.entity_type == "payments", AuditEvent.action == AuditAction.DELETE))
+    assert deleted.changes["amount"] == ["500.50", None]
+
+
+def test_continuation_cannot_loop(client, logged_in, session) -> None:
+    logged_in(Role.STAFF)
+    first = f.grant(session)
+    second = f.grant(session, previous_grant=first, relation_to_previous="renewal")
+    session.commit()
+    form = _form(first.host_organisation_id, reference=first.reference,
+                 previous_id=str(second.id), relation_to_previous="renewal",
+                 version=str(first.version))
+    page = client.post(f"/grants/{first.id}/edit", data=form).get_data(as_text=True)
+    assert "already continues this one" in page
