@@ -54,12 +54,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key",
-        "WTF_CSRF_ENABLED": False,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -122,8 +124,9 @@ def make_user(app: Flask) -> Callable[..., User]:
 
     def make(role: Role = Role.STAFF, email: str | None = None) -> User:
         with app.app_context():
-            user = create_user(db.session, email or f"{role.value}{next(counter)}@example.org",
-                               TEST_PASSWORD, role)
+            user = create_user(
+                db.session, email or f"{role.value}{next(counter)}@example.org", TEST_PASSWORD, role
+            )
             db.session.commit()
             return user
 

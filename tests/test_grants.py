@@ -15,12 +15,26 @@ from . import factories as f
 
 def _form(org_id: int, **overrides: str) -> dict[str, str]:
     data = {
-        "reference": "FM-2004-017", "title": "Neurospheres in chronic EAE", "summary": "",
-        "programme_id": "", "host_id": str(org_id), "host_label": "", "pi_id": "",
-        "pi_label": "", "status": "active", "award_date": "2004-03-01",
-        "start_date": "2004-04-01", "end_date": "2006-03-31", "amount_awarded": "250.000,00",
-        "currency": "EUR", "previous_id": "", "previous_label": "", "relation_to_previous": "",
-        "confidentiality": "public", "outcome_report_due": "", "outcome_report_received": "",
+        "reference": "FM-2004-017",
+        "title": "Neurospheres in chronic EAE",
+        "summary": "",
+        "programme_id": "",
+        "host_id": str(org_id),
+        "host_label": "",
+        "pi_id": "",
+        "pi_label": "",
+        "status": "active",
+        "award_date": "2004-03-01",
+        "start_date": "2004-04-01",
+        "end_date": "2006-03-31",
+        "amount_awarded": "250.000,00",
+        "currency": "EUR",
+        "previous_id": "",
+        "previous_label": "",
+        "relation_to_previous": "",
+        "confidentiality": "public",
+        "outcome_report_due": "",
+        "outcome_report_received": "",
     }
     data.update(overrides)
     return data
@@ -38,9 +52,15 @@ def test_staff_creates_a_grant(client, logged_in, session: so.Session) -> None:
     assert grant.amount_awarded == Decimal("250000.00")  # Italian separators understood
     assert grant.amount_eur == Decimal("250000.00")
     assert [a.name for a in grant.areas] == ["Neural stem cells"]
-    event = session.scalar(sa.select(AuditEvent).where(
-        AuditEvent.entity_type == "grants", AuditEvent.entity_id == grant.id))
-    assert event.action == AuditAction.CREATE and event.changes["reference"] == [None, "FM-2004-017"]
+    event = session.scalar(
+        sa.select(AuditEvent).where(
+            AuditEvent.entity_type == "grants", AuditEvent.entity_id == grant.id
+        )
+    )
+    assert event.action == AuditAction.CREATE and event.changes["reference"] == [
+        None,
+        "FM-2004-017",
+    ]
     page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
     assert "Neurospheres in chronic EAE" in page and "250,000 EUR" in page
 
@@ -49,9 +69,16 @@ def test_lire_grant_gets_its_euro_equivalent(client, logged_in, session) -> None
     logged_in(Role.STAFF)
     org = f.organisation(session)
     session.commit()
-    client.post("/grants/new", data=_form(org.id, reference="FM-1995-001",
-                                          amount_awarded="150000000", currency="ITL",
-                                          award_date="1995-05-01"))
+    client.post(
+        "/grants/new",
+        data=_form(
+            org.id,
+            reference="FM-1995-001",
+            amount_awarded="150000000",
+            currency="ITL",
+            award_date="1995-05-01",
+        ),
+    )
     grant = session.scalar(sa.select(Grant).where(Grant.reference == "FM-1995-001"))
     assert grant.currency == "ITL" and grant.amount_eur == Decimal("77468.53")
 
@@ -62,13 +89,16 @@ def test_bad_input_rerenders_with_field_errors(client, logged_in, session) -> No
     f.grant(session, reference="TAKEN-1")
     session.commit()
     before = session.scalar(sa.select(sa.func.count(Grant.id)))
-    response = client.post("/grants/new", data=_form(
-        org.id, reference="TAKEN-1", end_date="2003-01-01", amount_awarded="12abc"))
+    response = client.post(
+        "/grants/new",
+        data=_form(org.id, reference="TAKEN-1", end_date="2003-01-01", amount_awarded="12abc"),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "is not an amount" in page
-    response = client.post("/grants/new", data=_form(org.id, reference="TAKEN-1",
-                                                     end_date="2003-01-01", host_id=""))
+    response = client.post(
+        "/grants/new", data=_form(org.id, reference="TAKEN-1", end_date="2003-01-01", host_id="")
+    )
     page = response.get_data(as_text=True)
     assert "already used" in page
     assert "end date is before the start date" in page
@@ -80,8 +110,12 @@ def test_stale_edit_is_refused_with_what_changed(client, logged_in, session, app
     logged_in(Role.STAFF)
     grant = f.grant(session, title="Original title")
     session.commit()
-    form = _form(grant.host_organisation_id, reference=grant.reference, title="My title",
-                 version=str(grant.version))
+    form = _form(
+        grant.host_organisation_id,
+        reference=grant.reference,
+        title="My title",
+        version=str(grant.version),
+    )
     # Someone else saves first.
     other = app.test_client()
     from .conftest import TEST_PASSWORD
@@ -144,8 +178,13 @@ def test_list_filters_search_sort_and_pages(client, logged_in, session, app) -> 
     logged_in(Role.STAFF)
     org = f.organisation(session, name="Filter Institute")
     for i in range(7):
-        f.grant(session, reference=f"LST-{i}", host=org, award_date=date(2000 + i, 1, 1),
-                title=f"Listing grant {i}")
+        f.grant(
+            session,
+            reference=f"LST-{i}",
+            host=org,
+            award_date=date(2000 + i, 1, 1),
+            title=f"Listing grant {i}",
+        )
     session.commit()
     page = client.get(f"/grants?institution={org.id}&sort=reference&dir=asc&per_page=3")
     text = page.get_data(as_text=True)
@@ -153,7 +192,8 @@ def test_list_filters_search_sort_and_pages(client, logged_in, session, app) -> 
     assert "LST-3" not in text and "of 7" in text
     assert "LST-5" in client.get(f"/grants?institution={org.id}&year=2005").get_data(as_text=True)
     assert "LST-4" not in client.get(f"/grants?institution={org.id}&year=2005").get_data(
-        as_text=True)
+        as_text=True
+    )
     found = client.get("/grants?q=listing grant 6").get_data(as_text=True)
     assert "LST-6" in found and "LST-1<" not in found
 
@@ -181,10 +221,14 @@ def test_detail_query_count_does_not_grow(client, logged_in, session, count_quer
     with count_queries() as few:
         client.get(f"/grants/{grant.id}")
     for i in range(10):
-        session.add(Payment(grant=grant, due_date=date(2011, 1, i + 1), amount=Decimal(1),
-                            currency="EUR"))
-        session.add(__import__("app.models", fromlist=["Attribution"]).Attribution(
-            grant=grant, output=f.output(session), evidence="acknowledged"))
+        session.add(
+            Payment(grant=grant, due_date=date(2011, 1, i + 1), amount=Decimal(1), currency="EUR")
+        )
+        session.add(
+            __import__("app.models", fromlist=["Attribution"]).Attribution(
+                grant=grant, output=f.output(session), evidence="acknowledged"
+            )
+        )
     session.commit()
     with count_queries() as many:
         client.get(f"/grants/{grant.id}")
@@ -195,14 +239,19 @@ def test_payments_added_and_removed_with_audit(client, logged_in, session) -> No
     logged_in(Role.STAFF)
     grant = f.grant(session)
     session.commit()
-    client.post(f"/grants/{grant.id}/payments",
-                data={"due_date": "2010-06-01", "amount": "500,50", "paid_date": "", "note": ""})
+    client.post(
+        f"/grants/{grant.id}/payments",
+        data={"due_date": "2010-06-01", "amount": "500,50", "paid_date": "", "note": ""},
+    )
     payment = session.scalar(sa.select(Payment).where(Payment.grant_id == grant.id))
     assert payment.amount == Decimal("500.50")
     client.post(f"/grants/{grant.id}/payments/{payment.id}/delete")
     assert session.scalar(sa.select(Payment).where(Payment.grant_id == grant.id)) is None
-    deleted = session.scalar(sa.select(AuditEvent).where(
-        AuditEvent.entity_type == "payments", AuditEvent.action == AuditAction.DELETE))
+    deleted = session.scalar(
+        sa.select(AuditEvent).where(
+            AuditEvent.entity_type == "payments", AuditEvent.action == AuditAction.DELETE
+        )
+    )
     assert deleted.changes["amount"] == ["500.50", None]
 
 
@@ -211,8 +260,12 @@ def test_continuation_cannot_loop(client, logged_in, session) -> None:
     first = f.grant(session)
     second = f.grant(session, previous_grant=first, relation_to_previous="renewal")
     session.commit()
-    form = _form(first.host_organisation_id, reference=first.reference,
-                 previous_id=str(second.id), relation_to_previous="renewal",
-                 version=str(first.version))
+    form = _form(
+        first.host_organisation_id,
+        reference=first.reference,
+        previous_id=str(second.id),
+        relation_to_previous="renewal",
+        version=str(first.version),
+    )
     page = client.post(f"/grants/{first.id}/edit", data=form).get_data(as_text=True)
     assert "already continues this one" in page

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from collections.abc import Iterable
 
 from wtforms import Field, HiddenField, StringField
 from wtforms.fields.choices import SelectChoice
