@@ -10,13 +10,15 @@ export FLASK_APP := app
 
 .PHONY: run test lint check bench clean system-deps venv
 
-# Debian packages the app needs (WeasyPrint's Pango, pdftoppm for looking at
-# PDFs, PostgreSQL for the second test run). Installed only when missing.
+# Debian packages the app and its tests need (WeasyPrint's Pango, pdftoppm for
+# looking at PDFs, Chromium for the browser tests; Playwright's own browser
+# download is not used). Installed only when missing.
 system-deps:
 	@missing=""; \
 	ldconfig -p | grep -q libpango-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	fc-list | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing system packages:$$missing"; \

@@ -17,6 +17,19 @@ FEATURES = (
 )
 
 
+def _drop_async_session_teardown(app: Flask) -> None:
+    """Remove flask-sqlalchemy-lite's teardown for async sessions, which we never use.
+
+    Flask runs that coroutine through asgiref on every app context: a thread and
+    an event loop per request (0.35 ms measured), and an error wherever an event
+    loop is already running (the Playwright tests).
+    """
+    app.teardown_appcontext_funcs[:] = [
+        func for func in app.teardown_appcontext_funcs
+        if func.__name__ != "_close_async_sessions"
+    ]
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the Flask application."""
     app = Flask(__name__, instance_relative_config=True)
@@ -25,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path, config))
 
     db.init_app(app)
+    _drop_async_session_teardown(app)
     with app.app_context():
         for engine in db.engines.values():
             configure_engine(engine)

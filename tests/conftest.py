@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,6 +43,25 @@ def reset_database(url: str) -> None:
             for table in sa.inspect(connection).get_table_names():
                 connection.exec_driver_sql(f'DROP TABLE "{table}"')
     engine.dispose()
+
+
+@contextmanager
+def scratch_database(directory: Path) -> Iterator[str]:
+    """A brand-new empty database on the suite's engine, dropped afterwards."""
+    base_url = os.environ.get("TEST_DATABASE_URL")
+    if not base_url:
+        yield f"sqlite:///{directory / f'scratch-{uuid.uuid4().hex[:8]}.sqlite'}"
+        return
+    name = f"grantpath_scratch_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -17,24 +15,14 @@ from app.db import create_configured_engine
 from app.migrate import MIGRATIONS_DIR, alembic_config
 from app.models import Base
 
+from .conftest import scratch_database
+
 
 @pytest.fixture
 def empty_database_url(tmp_path) -> Iterator[str]:
     """A brand-new empty database on the same engine as the suite."""
-    base_url = os.environ.get("TEST_DATABASE_URL")
-    if not base_url:
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite'}"
-        return
-    name = f"grantpath_migrations_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_database(tmp_path) as url:
+        yield url
 
 
 def _schema(url: str) -> dict[str, object]:

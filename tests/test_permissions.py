@@ -55,6 +55,7 @@ def test_every_route_for_every_role(app: Flask, make_user, role: Role | None) ->
         response = client.open(url, method=method)
         level = _level(app, endpoint)
         where = f"{method} {url} ({endpoint}, {level}) as {role or 'anonymous'}"
+        assert response.status_code < 500, where
         if level == "public":
             assert response.status_code != 403, where
         elif role is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    HiddenField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -17,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.models import Confidentiality, GrantRelation, GrantStatus
 from app.records.forms import (
     MoneyField,
+    PickerIdField,
     VersionField,
     no_control_characters,
     optional_int,
@@ -35,9 +35,9 @@ class GrantForm(FlaskForm):
     title = StringField("Title", [DataRequired(), Length(max=500), no_control_characters])
     summary = TextAreaField("Summary", [Optional(), Length(max=20_000), no_control_characters])
     programme_id = SelectField("Programme", coerce=optional_int, validate_choice=False)
-    host_id = HiddenField()
+    host_id = PickerIdField()
     host_label = StringField("Host institution", [Length(max=400)])
-    pi_id = HiddenField()
+    pi_id = PickerIdField()
     pi_label = StringField("Principal investigator", [Length(max=300)])
     area_ids = CheckboxListField("Research areas", coerce=int, validate_choice=False)
     status = SelectField("Status", choices=options(GrantStatus.choices()))
@@ -46,7 +46,7 @@ class GrantForm(FlaskForm):
     end_date = DateField("End date", [Optional()])
     amount_awarded = MoneyField("Amount awarded", [InputRequired()])
     currency = SelectField("Currency", validate_choice=False)
-    previous_id = HiddenField()
+    previous_id = PickerIdField()
     previous_label = StringField("Continues grant", [Length(max=600)])
     relation_to_previous = SelectField(
         "Relation to that grant", choices=options(GrantRelation.choices(), blank="–")
@@ -64,7 +64,7 @@ class PaymentForm(FlaskForm):
 
 
 class CoFundingForm(FlaskForm):
-    funder_id = HiddenField()
+    funder_id = PickerIdField()
     funder_label = StringField("Co-funder", [Length(max=400)])
     amount = MoneyField("Amount", [Optional()])
     currency = SelectField("Currency", validate_choice=False)

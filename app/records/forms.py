@@ -10,6 +10,7 @@ from typing import Any
 from wtforms import Field, HiddenField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+from wtforms.widgets import Input
 
 _ID_IN_TEXT = re.compile(r"^#?(\d+)\b")
 
@@ -21,6 +22,19 @@ def picked_id(id_field: Field, text_field: Field) -> int | None:
         if match:
             return int(match.group(1))
     return None
+
+
+class _PickerIdInput(Input):
+    # Not a HiddenInput subclass on purpose: form.hidden_tag() renders every
+    # HiddenInput field, and the picker's id input belongs inside its picker.
+    input_type = "hidden"
+    validation_attrs: list[str] = []
+
+
+class PickerIdField(StringField):
+    """The id half of a typeahead picker (rendered by the typeahead macro)."""
+
+    widget = _PickerIdInput()
 
 
 class VersionField(HiddenField):
@@ -43,7 +57,9 @@ class MoneyField(StringField):
             raise ValueError(f"'{self.raw}' is not an amount (e.g. 150000 or 150,000.00)")
 
     def _value(self) -> str:
-        return "" if self.data is None else f"{self.data:f}"
+        if self.data is None:
+            return getattr(self, "raw", "")  # what the user typed, to correct it
+        return f"{self.data:f}"
 
 
 def parse_amount(text: str) -> Decimal | None:
@@ -51,6 +67,8 @@ def parse_amount(text: str) -> Decimal | None:
     cleaned = text.replace(" ", "").replace("\u00a0", "").replace("'", "")
     if "," in cleaned and "." in cleaned:
         decimal_mark = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
+    elif cleaned.count(".") > 1:
+        decimal_mark = ","  # 150.000.000: dots can only be thousands separators
     elif cleaned.count(",") == 1 and len(cleaned.split(",")[1]) != 3:
         decimal_mark = ","
     else:
