@@ -135,6 +135,15 @@ def test_stale_edit_is_refused_with_what_changed(client, logged_in, session, app
     assert "colleague@example.org" in page and "Colleague&#39;s title" in page
     session.expire_all()
     assert session.get(Grant, grant.id).title == "Colleague's title"
+    # Having seen the change, saving again (the page now carries the new version) wins.
+    import re
+
+    shown_version = re.search(r'name="version" type="hidden" value="(\d+)"', page)
+    assert shown_version and shown_version.group(1) == "2"
+    third = client.post(f"/grants/{grant.id}/edit", data={**form, "version": "2"})
+    assert third.status_code == 302
+    session.expire_all()
+    assert session.get(Grant, grant.id).title == "My title"
 
 
 def test_trustee_can_read_but_not_write(client, logged_in, session) -> None:

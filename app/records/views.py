@@ -37,6 +37,8 @@ def try_edit(form: Any, entity: Any, action: Callable[[], Any]) -> tuple[bool, l
     except StaleEdit as error:
         db.session.rollback()
         flash(str(error), "error")
+        # Having seen what changed, the user may deliberately save over it.
+        form.version.data = entity.version
         return False, error.changes
     except StaleDataError:
         # Someone committed between our version check and our UPDATE.
@@ -46,6 +48,7 @@ def try_edit(form: Any, entity: Any, action: Callable[[], Any]) -> tuple[bool, l
             "Review what changed and edit again.",
             "error",
         )
+        form.version.data = entity.version
         return False, changes_since(db.session, entity, version or 0)
     except FieldErrors as error:
         db.session.rollback()
