@@ -1,4 +1,4 @@
-"""Admin pages (being built)."""
+"""Administration: user accounts, their roles, passwords and lockouts."""
 
 from __future__ import annotations
 
@@ -7,3 +7,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this feature's blueprints."""
+    from .views import bp
+
+    app.register_blueprint(bp)

@@ -7,3 +7,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this feature's blueprints."""
+    from .views import bp
+
+    app.register_blueprint(bp)

@@ -46,7 +46,7 @@ def create_user(
         AuditAction.CREATE,
         entity=user,
         summary=f"User {email} ({role.value})",
-        changes={"email": [None, email], "role": [None, role.value]},
+        changes={"email": [None, email], "name": [None, name], "role": [None, role.value]},
     )
     return user
 

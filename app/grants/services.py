@@ -239,7 +239,7 @@ def delete_payment(session: so.Session, payment: Payment) -> None:
         f"{payment.grant.reference}",
         changes={key: [value, None] for key, value in snapshot(payment).items()},
     )
-    session.delete(payment)
+    payment.grant.payments.remove(payment)  # delete-orphan: also leaves the loaded list right
     session.flush()
 
 
@@ -277,5 +277,5 @@ def delete_co_funding(session: so.Session, co: CoFunding) -> None:
         summary=f"Co-funding by {co.funder.name} removed from grant {co.grant.reference}",
         changes={key: [value, None] for key, value in snapshot(co).items()},
     )
-    session.delete(co)
+    co.grant.co_fundings.remove(co)
     session.flush()
