@@ -1,4 +1,4 @@
-"""Organisations pages (being built)."""
+"""Organisations and people: the institutions and researchers behind the grants."""
 
 from __future__ import annotations
 
@@ -6,4 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this feature's blueprints."""
+    """Register the organisations and people blueprints."""
+    from .views import bp, people_bp
+
+    app.register_blueprint(bp)
+    app.register_blueprint(people_bp)

@@ -1,4 +1,4 @@
-"""Programmes pages (being built)."""
+"""Programmes (calls and schemes) and research areas (tags)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this feature's blueprints."""
+    """Register the programmes and research areas blueprints."""
+    from .views import areas_bp, bp
+
+    app.register_blueprint(bp)
+    app.register_blueprint(areas_bp)
