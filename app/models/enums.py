@@ -84,6 +84,9 @@ class InvestigatorRole(LabelledEnum):
     SUPERVISOR = "supervisor"
 
 
+_set_labels(InvestigatorRole, {"co_investigator": "Co-investigator"})
+
+
 class OutputType(LabelledEnum):
     """The Researchfish common outcome types."""
 

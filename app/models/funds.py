@@ -56,6 +56,8 @@ class Donation(TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         currency_check("currency", "currency_iso"),
+        # Ids of hard-deleted rows are never reused (their audit history stays theirs).
+        {"sqlite_autoincrement": True},
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -79,6 +81,8 @@ class FundAllocation(TimestampMixin, VersionedMixin, Base):
         sa.UniqueConstraint("fund_id", "grant_id"),
         sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
         currency_check("currency", "currency_iso"),
+        # Ids of hard-deleted rows are never reused (their audit history stays theirs).
+        {"sqlite_autoincrement": True},
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -39,10 +39,12 @@ class Programme(TimestampMixin, VersionedMixin, SoftDeleteMixin, Base):
     grants: so.WriteOnlyMapped[Grant] = so.relationship(back_populates="programme")
 
 
-class ResearchArea(TimestampMixin, Base):
+class ResearchArea(TimestampMixin, VersionedMixin, Base):
     """A tag such as 'neural stem cells' or 'remyelination'."""
 
     __tablename__ = "research_areas"
+    # Ids of hard-deleted rows are never reused (their audit history stays theirs).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
@@ -175,6 +177,8 @@ class Payment(TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
         currency_check("currency", "currency_iso"),
+        # Ids of hard-deleted rows are never reused (their audit history stays theirs).
+        {"sqlite_autoincrement": True},
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -199,6 +203,8 @@ class CoFunding(TimestampMixin, VersionedMixin, Base):
         sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_non_negative"),
         currency_check("currency", "currency_iso"),
         sa.UniqueConstraint("grant_id", "funder_organisation_id"),
+        # Ids of hard-deleted rows are never reused (their audit history stays theirs).
+        {"sqlite_autoincrement": True},
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

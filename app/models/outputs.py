@@ -152,7 +152,11 @@ class TrialRegistryId(Base):
     """One registry identifier of a trial; a trial may have several."""
 
     __tablename__ = "trial_registry_ids"
-    __table_args__ = (sa.UniqueConstraint("scheme", "value"),)
+    __table_args__ = (
+        sa.UniqueConstraint("scheme", "value"),
+        # Ids of hard-deleted rows are never reused (their audit history stays theirs).
+        {"sqlite_autoincrement": True},
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     trial_output_id: so.Mapped[int] = so.mapped_column(
@@ -217,6 +221,8 @@ class Attribution(TimestampMixin, VersionedMixin, Base):
         sa.CheckConstraint(
             "(confirmed_by_id IS NULL) = (confirmed_at IS NULL)", name="confirmed_by_and_at"
         ),
+        # Ids of hard-deleted rows are never reused (their audit history stays theirs).
+        {"sqlite_autoincrement": True},
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -253,6 +259,8 @@ class OutputLink(TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("output_id", "upstream_output_id"),
         sa.CheckConstraint("output_id <> upstream_output_id", name="not_self"),
+        # Ids of hard-deleted rows are never reused (their audit history stays theirs).
+        {"sqlite_autoincrement": True},
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

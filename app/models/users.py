@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy import orm as so
 
-from .base import Base, TimestampMixin, str_enum
+from .base import Base, TimestampMixin, VersionedMixin, str_enum
 from .enums import Role
 
 
-class User(UserMixin, TimestampMixin, Base):
+class User(UserMixin, TimestampMixin, VersionedMixin, Base):
     """An admin, staff member or trustee."""
 
     __tablename__ = "users"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -103,7 +103,10 @@ class Page(Generic[T]):
 
 
 def paginate(
-    session: so.Session, query: sa.Select[Any], params: ListParams, scalars: bool = True
+    session: so.Session,
+    query: sa.Select[Unpack[tuple[Any, ...]]],
+    params: ListParams,
+    scalars: bool = True,
 ) -> Page[Any]:
     """Run a select for one page, with a COUNT of the whole result."""
     total = (

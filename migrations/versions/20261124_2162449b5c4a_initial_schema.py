@@ -146,7 +146,8 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_research_areas')),
-    sa.UniqueConstraint('name', name=op.f('uq_research_areas_name'))
+    sa.UniqueConstraint('name', name=op.f('uq_research_areas_name')),
+    sqlite_autoincrement=True
     )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -222,7 +223,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['donor_id'], ['donors.id'], name=op.f('fk_donations_donor_id_donors')),
     sa.ForeignKeyConstraint(['fund_id'], ['funds.id'], name=op.f('fk_donations_fund_id_funds')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_donations')),
-    sa.UniqueConstraint('reference', name=op.f('uq_donations_reference'))
+    sa.UniqueConstraint('reference', name=op.f('uq_donations_reference')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('donations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_donations_donor_id'), ['donor_id'], unique=False)
@@ -303,7 +305,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['output_id'], ['outputs.id'], name=op.f('fk_output_links_output_id_outputs'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['upstream_output_id'], ['outputs.id'], name=op.f('fk_output_links_upstream_output_id_outputs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_output_links')),
-    sa.UniqueConstraint('output_id', 'upstream_output_id', name=op.f('uq_output_links_output_id_upstream_output_id'))
+    sa.UniqueConstraint('output_id', 'upstream_output_id', name=op.f('uq_output_links_output_id_upstream_output_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('output_links', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_output_links_output_id'), ['output_id'], unique=False)
@@ -406,7 +409,8 @@ def upgrade() -> None:
     sa.Column('value', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['trial_output_id'], ['clinical_trials.output_id'], name=op.f('fk_trial_registry_ids_trial_output_id_clinical_trials'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_trial_registry_ids')),
-    sa.UniqueConstraint('scheme', 'value', name=op.f('uq_trial_registry_ids_scheme_value'))
+    sa.UniqueConstraint('scheme', 'value', name=op.f('uq_trial_registry_ids_scheme_value')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('trial_registry_ids', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_trial_registry_ids_trial_output_id'), ['trial_output_id'], unique=False)
@@ -431,7 +435,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_attributions_grant_id_grants'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['output_id'], ['outputs.id'], name=op.f('fk_attributions_output_id_outputs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attributions')),
-    sa.UniqueConstraint('grant_id', 'output_id', name=op.f('uq_attributions_grant_id_output_id'))
+    sa.UniqueConstraint('grant_id', 'output_id', name=op.f('uq_attributions_grant_id_output_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('attributions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attributions_grant_id'), ['grant_id'], unique=False)
@@ -452,7 +457,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['funder_organisation_id'], ['organisations.id'], name=op.f('fk_co_fundings_funder_organisation_id_organisations')),
     sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_co_fundings_grant_id_grants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_co_fundings')),
-    sa.UniqueConstraint('grant_id', 'funder_organisation_id', name=op.f('uq_co_fundings_grant_id_funder_organisation_id'))
+    sa.UniqueConstraint('grant_id', 'funder_organisation_id', name=op.f('uq_co_fundings_grant_id_funder_organisation_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('co_fundings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_co_fundings_funder_organisation_id'), ['funder_organisation_id'], unique=False)
@@ -473,7 +479,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['fund_id'], ['funds.id'], name=op.f('fk_fund_allocations_fund_id_funds')),
     sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_fund_allocations_grant_id_grants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fund_allocations')),
-    sa.UniqueConstraint('fund_id', 'grant_id', name=op.f('uq_fund_allocations_fund_id_grant_id'))
+    sa.UniqueConstraint('fund_id', 'grant_id', name=op.f('uq_fund_allocations_fund_id_grant_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('fund_allocations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fund_allocations_fund_id'), ['fund_id'], unique=False)
@@ -515,7 +522,8 @@ def upgrade() -> None:
     sa.CheckConstraint('amount >= 0', name=op.f('ck_payments_amount_non_negative')),
     sa.CheckConstraint('length(currency) = 3 AND upper(currency) = currency', name=op.f('ck_payments_currency_iso')),
     sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_payments_grant_id_grants'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payments_grant_id'), ['grant_id'], unique=False)
