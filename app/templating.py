@@ -28,30 +28,34 @@ def format_date(value: date | None) -> str:
     return "–" if value is None else value.strftime("%-d %b %Y")
 
 
-# Main navigation; entries whose blueprint is not registered are left out.
+# (endpoint, label, access level, blueprints that highlight the entry); entries
+# whose blueprint is not registered are left out.
 NAV_ITEMS = (
-    ("dashboard.home", "Overview", "reader"),
-    ("grants.index", "Grants", "reader"),
-    ("outputs.index", "Outputs", "reader"),
-    ("organisations.index", "Organisations", "reader"),
-    ("people.index", "People", "reader"),
-    ("programmes.index", "Programmes", "reader"),
-    ("funds.index", "Funds & donors", "reader"),
-    ("reports.index", "Reports", "reader"),
-    ("admin.users", "Users", "admin"),
+    ("dashboard.home", "Overview", "reader", ("dashboard",)),
+    ("grants.index", "Grants", "reader", ("grants",)),
+    ("outputs.index", "Outputs", "reader", ("outputs",)),
+    ("organisations.index", "Organisations", "reader", ("organisations",)),
+    ("people.index", "People", "reader", ("people",)),
+    ("programmes.index", "Programmes", "reader", ("programmes", "areas")),
+    ("funds.index", "Funds & donors", "reader", ("funds", "donors", "donations")),
+    ("reports.index", "Reports", "reader", ("reports",)),
+    ("audit.index", "Audit", "staff", ("audit",)),
+    ("admin.users", "Users", "admin", ("admin",)),
 )
 
 
-def nav_items() -> list[tuple[str, str]]:
-    """The navigation entries the current user may use."""
+def nav_items() -> list[tuple[str, str, bool]]:
+    """(endpoint, label, is current) for the entries the current user may use."""
+    from flask import request
     from flask_login import current_user
 
     from app.auth.access import LEVEL_ROLES
 
     role = getattr(current_user, "role", None)
+    blueprint = request.blueprint if request else None
     return [
-        (endpoint, label)
-        for endpoint, label, level in NAV_ITEMS
+        (endpoint, label, blueprint in blueprints)
+        for endpoint, label, level, blueprints in NAV_ITEMS
         if endpoint in current_app.view_functions and role in LEVEL_ROLES[level]
     ]
 
