@@ -12,10 +12,11 @@ def register_commands(app: Flask) -> None:
     from .auth.cli import users_cli
     from .demo.cli import demo_cli
     from .exports.cli import export_cli
+    from .lineage.cli import lineage_command
     from .migrate import db_cli
     from .serve import serve_command
 
-    for group in (db_cli, users_cli, demo_cli, export_cli, serve_command):
+    for group in (db_cli, users_cli, demo_cli, export_cli, lineage_command, serve_command):
         app.cli.add_command(group)
 
 

@@ -1,0 +1,41 @@
+"""The impact graph: lineage of an output, downstream of grants, and `grantpath lineage`."""
+
+from .queries import (
+    METHOD_NOTE,
+    DownstreamTrial,
+    Lineage,
+    LineageEdge,
+    LineageOutput,
+    OutputNotFound,
+    PathwayAttribution,
+    PathwayGrant,
+    PathwaySummary,
+    RegistryId,
+    TrialDetails,
+    UpstreamOutput,
+    downstream_output_ids,
+    downstream_trials,
+    lineage,
+    resolve_output_id,
+    upstream_output_ids,
+)
+
+__all__ = [
+    "METHOD_NOTE",
+    "DownstreamTrial",
+    "Lineage",
+    "LineageEdge",
+    "LineageOutput",
+    "OutputNotFound",
+    "PathwayAttribution",
+    "PathwayGrant",
+    "PathwaySummary",
+    "RegistryId",
+    "TrialDetails",
+    "UpstreamOutput",
+    "downstream_output_ids",
+    "downstream_trials",
+    "lineage",
+    "resolve_output_id",
+    "upstream_output_ids",
+]
