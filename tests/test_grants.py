@@ -278,3 +278,18 @@ def test_continuation_cannot_loop(client, logged_in, session) -> None:
     )
     page = client.post(f"/grants/{first.id}/edit", data=form).get_data(as_text=True)
     assert "already continues this one" in page
+
+
+def test_grant_page_shows_trials_downstream(client, logged_in, session) -> None:
+    from app.models import Attribution, LinkRelation, OutputLink
+
+    logged_in(Role.TRUSTEE)
+    grant = f.grant(session)
+    paper = f.output(session, title="Neurospheres in EAE mice")
+    trial = f.trial(session, title="A phase 1 trial of neural precursors")
+    trial.trial.acronym = "DEMO-1"
+    session.add(Attribution(grant=grant, output=paper, evidence="acknowledged"))
+    session.add(OutputLink(output=trial, upstream=paper, relation=LinkRelation.BUILDS_ON))
+    session.commit()
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    assert "Clinical trials downstream (1)" in page and "DEMO-1" in page

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from app.audit.queries import history_of
 from app.auth.access import reader_required, staff_required
 from app.extensions import db
+from app.lineage.queries import downstream_trials
 from app.lookup.queries import label_for
 from app.models import CoFunding, Confidentiality, Grant, GrantRelation, GrantStatus, Payment
 from app.records.forms import options, picked_id
@@ -124,10 +125,12 @@ def detail(grant_id: int) -> str:
     grant = _load(grant_id)
     levels = visible_levels(current_user)
     outputs = queries.attributed_outputs(db.session, grant.id, levels)
+    trials = downstream_trials(db.session, [grant.id], levels)
     return render_template(
         "grants/detail.html",
         grant=grant,
         outputs=outputs,
+        trials=trials,
         payment_form=PaymentForm(),
         co_funding_form=_co_funding_form(),
     )
