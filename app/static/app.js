@@ -69,3 +69,13 @@ document.querySelectorAll("form[data-confirm]").forEach((form) => {
     if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
   });
 });
+
+// A checkbox that shows or hides a group of fields (e.g. "This is a clinical trial").
+document.querySelectorAll("[data-shows]").forEach((box) => {
+  const checkbox = box.querySelector("input[type=checkbox]");
+  const target = document.getElementById(box.dataset.shows);
+  if (!checkbox || !target) { return; }
+  const sync = () => { target.hidden = !checkbox.checked; };
+  checkbox.addEventListener("change", sync);
+  sync();
+});

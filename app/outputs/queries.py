@@ -1,0 +1,510 @@
+"""Read queries for output pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from app.identifiers import (
+    InvalidIdentifier,
+    normalise_doi,
+    normalise_pmcid,
+    normalise_pmid,
+    parse_trial_registry_id,
+)
+from app.models import (
+    Attribution,
+    AuditEvent,
+    ClinicalTrial,
+    Confidentiality,
+    DatePrecision,
+    EvidenceKind,
+    FurtherFunding,
+    Grant,
+    LinkRelation,
+    Output,
+    OutputLink,
+    OutputType,
+    Publication,
+    TrialPhase,
+    TrialRegistry,
+    TrialRegistryId,
+    User,
+)
+from app.records.listing import ListParams, Page, like_pattern, paginate
+
+FILTERS = ("type", "year", "grant")
+SORTS = {"date": Output.output_date, "title": Output.title, "type": Output.type}
+DEFAULT_SORT = "date"
+
+REGISTRY_URLS = {
+    TrialRegistry.NCT: "https://clinicaltrials.gov/study/{}",
+    TrialRegistry.EUDRACT: "https://www.clinicaltrialsregister.eu/ctr-search/search?query={}",
+    TrialRegistry.ISRCTN: "https://www.isrctn.com/{}",
+}
+
+
+def date_label(value: date | None, precision: DatePrecision) -> str:
+    """A partial date as people write it: 2017, May 2017 or 11 May 2017."""
+    if value is None:
+        return "–"
+    if precision == DatePrecision.YEAR:
+        return str(value.year)
+    if precision == DatePrecision.MONTH:
+        return value.strftime("%B %Y")
+    return value.strftime("%-d %b %Y")
+
+
+def registry_url(scheme: TrialRegistry, value: str) -> str | None:
+    """The public registry page of a trial id, where the registry has stable URLs."""
+    pattern = REGISTRY_URLS.get(scheme)
+    return pattern.format(value) if pattern else None
+
+
+@dataclass(frozen=True)
+class IdentifierLink:
+    label: str
+    value: str
+    url: str | None
+
+
+def identifier_links(output: Output) -> list[IdentifierLink]:
+    """An output's persistent identifiers, each with its public page where there is one."""
+    links: list[IdentifierLink] = []
+    if (p := output.publication) is not None:
+        if p.doi:
+            links.append(IdentifierLink("DOI", p.doi, f"https://doi.org/{p.doi}"))
+        if p.pmid:
+            links.append(
+                IdentifierLink("PMID", p.pmid, f"https://pubmed.ncbi.nlm.nih.gov/{p.pmid}/")
+            )
+        if p.pmcid:
+            url = f"https://www.ncbi.nlm.nih.gov/pmc/articles/{p.pmcid}/"
+            links.append(IdentifierLink("PMCID", p.pmcid, url))
+    if output.trial is not None:
+        for r in output.trial.registry_ids:
+            links.append(IdentifierLink(r.scheme.label, r.value, registry_url(r.scheme, r.value)))
+    return links
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    id: int
+    type: OutputType
+    title: str
+    date_label: str
+    confidentiality: Confidentiality
+    deleted: bool
+    doi: str | None
+    journal: str | None
+    is_trial: bool
+    phase: TrialPhase | None
+    registry_ids: list[str]
+    grants: int
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    years: list[int]
+    types: list[tuple[str, str]]
+    grant_label: str | None
+
+
+def _search(text: str) -> sa.ColumnElement[bool]:
+    """Title words anywhere, or an exact DOI, PMID, PMCID or trial registry id."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        sa.func.lower(Output.title).like(like_pattern(text.lower()), escape="\\")
+    ]
+    for column, normalise in (
+        (Publication.doi, normalise_doi),
+        (Publication.pmid, normalise_pmid),
+        (Publication.pmcid, normalise_pmcid),
+    ):
+        try:
+            value = normalise(text)
+        except InvalidIdentifier:
+            continue
+        conditions.append(Output.id.in_(sa.select(Publication.output_id).where(column == value)))
+    try:
+        scheme, value = parse_trial_registry_id(text)
+    except InvalidIdentifier:
+        pass
+    else:
+        conditions.append(
+            Output.id.in_(
+                sa.select(TrialRegistryId.trial_output_id).where(
+                    TrialRegistryId.scheme == TrialRegistry(scheme),
+                    TrialRegistryId.value == value,
+                )
+            )
+        )
+    return sa.or_(*conditions)
+
+
+def output_list(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Page[OutputRow]:
+    """One page of outputs, filtered and sorted as asked."""
+    grants = (
+        sa.select(sa.func.count(Attribution.id))
+        .join(Grant, Grant.id == Attribution.grant_id)
+        .where(Attribution.output_id == Output.id, Grant.confidentiality.in_(levels))
+        .correlate(Output)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(
+            Output.id,
+            Output.type,
+            Output.title,
+            Output.output_date,
+            Output.date_precision,
+            Output.confidentiality,
+            Output.deleted_at,
+            Publication.doi,
+            Publication.journal,
+            ClinicalTrial.output_id.label("trial_id"),
+            ClinicalTrial.phase,
+            grants.label("grants"),
+        )
+        .outerjoin(Publication, Publication.output_id == Output.id)
+        .outerjoin(ClinicalTrial, ClinicalTrial.output_id == Output.id)
+        .where(Output.confidentiality.in_(levels))
+        .where(
+            Output.deleted_at.is_not(None) if params.show_deleted else Output.deleted_at.is_(None)
+        )
+    )
+    if params.q:
+        query = query.where(_search(params.q))
+    if params.filters.get("type") in OutputType.__members__.values():
+        query = query.where(Output.type == OutputType(params.filters["type"]))
+    if (year := params.filter_int("year")) is not None and 1 <= year <= 9998:
+        query = query.where(
+            Output.output_date >= date(year, 1, 1), Output.output_date < date(year + 1, 1, 1)
+        )
+    if (grant := params.filter_int("grant")) is not None:
+        query = query.where(
+            Output.id.in_(sa.select(Attribution.output_id).where(Attribution.grant_id == grant))
+        )
+    column = SORTS[params.sort]
+    order = column.desc() if params.descending else column.asc()
+    query = query.order_by(order.nulls_last(), Output.id.desc() if params.descending else Output.id)
+    page = paginate(session, query, params, scalars=False)
+    registry = _registry_ids(session, [r.id for r in page.items if r.trial_id is not None])
+    return Page(
+        items=[
+            OutputRow(
+                r.id,
+                r.type,
+                r.title,
+                date_label(r.output_date, r.date_precision),
+                r.confidentiality,
+                r.deleted_at is not None,
+                r.doi,
+                r.journal,
+                r.trial_id is not None,
+                r.phase,
+                registry.get(r.id, []),
+                r.grants,
+            )
+            for r in page.items
+        ],
+        page=page.page,
+        per_page=page.per_page,
+        total=page.total,
+    )
+
+
+def _registry_ids(session: so.Session, trial_ids: list[int]) -> dict[int, list[str]]:
+    if not trial_ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    rows = session.execute(
+        sa.select(TrialRegistryId.trial_output_id, TrialRegistryId.value)
+        .where(TrialRegistryId.trial_output_id.in_(trial_ids))
+        .order_by(TrialRegistryId.scheme, TrialRegistryId.value)
+    )
+    for output_id, value in rows:
+        found.setdefault(output_id, []).append(value)
+    return found
+
+
+def filter_choices(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> FilterChoices:
+    """Options for the list filters (and the name of a grant filtered on)."""
+    year = sa.extract("year", Output.output_date)
+    years = [
+        int(y)
+        for y in session.scalars(
+            sa.select(year)
+            .where(Output.deleted_at.is_(None), Output.output_date.is_not(None))
+            .group_by(year)
+            .order_by(year.desc())
+        )
+    ]
+    grant_label = None
+    if (grant_id := params.filter_int("grant")) is not None:
+        row = session.execute(
+            sa.select(Grant.reference, Grant.title).where(
+                Grant.id == grant_id, Grant.confidentiality.in_(levels)
+            )
+        ).first()
+        grant_label = f"{row.reference} · {row.title}" if row else None
+    return FilterChoices(years, OutputType.choices(), grant_label)
+
+
+def get_output(
+    session: so.Session, output_id: int, levels: Sequence[Confidentiality]
+) -> Output | None:
+    """An output with its typed details, loaded up front (no lazy loads in templates)."""
+    return session.scalar(
+        sa.select(Output)
+        .where(Output.id == output_id, Output.confidentiality.in_(levels))
+        .options(
+            so.joinedload(Output.publication),
+            so.joinedload(Output.trial).joinedload(ClinicalTrial.sponsor),
+            so.joinedload(Output.trial).selectinload(ClinicalTrial.registry_ids),
+            so.joinedload(Output.further_funding).joinedload(FurtherFunding.funder),
+            so.joinedload(Output.patent),
+        )
+    )
+
+
+def grant_label(
+    session: so.Session, grant_id: int | None, levels: Sequence[Confidentiality]
+) -> str:
+    """The picker label of a grant the user may see, else ''."""
+    if grant_id is None:
+        return ""
+    row = session.execute(
+        sa.select(Grant.reference, Grant.title).where(
+            Grant.id == grant_id, Grant.confidentiality.in_(levels)
+        )
+    ).first()
+    return f"{row.reference} · {row.title}" if row else ""
+
+
+@dataclass(frozen=True)
+class AttributionRow:
+    id: int
+    grant_id: int
+    reference: str
+    grant_title: str
+    grant_deleted: bool
+    share: Decimal | None
+    evidence: EvidenceKind
+    evidence_text: str | None
+    source: str | None
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+
+    @property
+    def share_label(self) -> str:
+        """The share as a percentage without trailing zeros: 50%, 33.33%."""
+        if self.share is None:
+            return "–"
+        return f"{(self.share * 100).normalize():f}%"
+
+
+def attributions_of(
+    session: so.Session, output_id: int, levels: Sequence[Confidentiality]
+) -> list[AttributionRow]:
+    """Grants credited with an output (those the user may see), oldest award first."""
+    confirmer = so.aliased(User)
+    rows = session.execute(
+        sa.select(
+            Attribution.id,
+            Attribution.grant_id,
+            Grant.reference,
+            Grant.title,
+            Grant.deleted_at,
+            Attribution.share,
+            Attribution.evidence,
+            Attribution.evidence_text,
+            Attribution.source,
+            confirmer.email,
+            Attribution.confirmed_at,
+        )
+        .join(Grant, Grant.id == Attribution.grant_id)
+        .outerjoin(confirmer, confirmer.id == Attribution.confirmed_by_id)
+        .where(Attribution.output_id == output_id, Grant.confidentiality.in_(levels))
+        .order_by(Grant.award_date, Grant.reference)
+    )
+    return [
+        AttributionRow(
+            r.id,
+            r.grant_id,
+            r.reference,
+            r.title,
+            r.deleted_at is not None,
+            r.share,
+            r.evidence,
+            r.evidence_text,
+            r.source,
+            r.email,
+            r.confirmed_at,
+        )
+        for r in rows
+    ]
+
+
+def get_attribution(session: so.Session, output_id: int, attribution_id: int) -> Attribution | None:
+    """One attribution of an output, with its grant."""
+    return session.scalar(
+        sa.select(Attribution)
+        .where(Attribution.id == attribution_id, Attribution.output_id == output_id)
+        .options(so.joinedload(Attribution.grant), so.joinedload(Attribution.output))
+    )
+
+
+def get_link(session: so.Session, output_id: int, link_id: int) -> OutputLink | None:
+    """One link touching an output (either end), with both ends."""
+    return session.scalar(
+        sa.select(OutputLink)
+        .where(
+            OutputLink.id == link_id,
+            sa.or_(OutputLink.output_id == output_id, OutputLink.upstream_output_id == output_id),
+        )
+        .options(so.joinedload(OutputLink.output), so.joinedload(OutputLink.upstream))
+    )
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    id: int
+    other_id: int
+    other_title: str
+    other_type: OutputType
+    other_date: str
+    other_deleted: bool
+    other_is_trial: bool
+    relation: LinkRelation
+    evidence: EvidenceKind
+    evidence_text: str | None
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+
+
+def links_of(
+    session: so.Session, output_id: int, levels: Sequence[Confidentiality]
+) -> tuple[list[LinkRow], list[LinkRow]]:
+    """(what this output stands on, what stands on it), other ends the user may see."""
+    other = so.aliased(Output)
+    confirmer = so.aliased(User)
+    upstream = OutputLink.output_id == output_id
+    rows = session.execute(
+        sa.select(
+            OutputLink.id,
+            upstream.label("is_upstream"),
+            other.id.label("other_id"),
+            other.title,
+            other.type,
+            other.output_date,
+            other.date_precision,
+            other.deleted_at,
+            ClinicalTrial.output_id.label("trial_id"),
+            OutputLink.relation,
+            OutputLink.evidence,
+            OutputLink.evidence_text,
+            confirmer.email,
+            OutputLink.confirmed_at,
+        )
+        .join(
+            other,
+            sa.case((upstream, OutputLink.upstream_output_id), else_=OutputLink.output_id)
+            == other.id,
+        )
+        .outerjoin(ClinicalTrial, ClinicalTrial.output_id == other.id)
+        .outerjoin(confirmer, confirmer.id == OutputLink.confirmed_by_id)
+        .where(
+            sa.or_(upstream, OutputLink.upstream_output_id == output_id),
+            other.confidentiality.in_(levels),
+        )
+        .order_by(other.output_date.nulls_last(), other.id)
+    )
+    ups: list[LinkRow] = []
+    downs: list[LinkRow] = []
+    for r in rows:
+        row = LinkRow(
+            r.id,
+            r.other_id,
+            r.title,
+            r.type,
+            date_label(r.output_date, r.date_precision),
+            r.deleted_at is not None,
+            r.trial_id is not None,
+            r.relation,
+            r.evidence,
+            r.evidence_text,
+            r.email,
+            r.confirmed_at,
+        )
+        (ups if r.is_upstream else downs).append(row)
+    return ups, downs
+
+
+def _ids_in_events(entity_type: str, key: str, output_id: int) -> sa.Select[Any]:
+    """Ids of sub-records whose audited changes ever put `key` to or from this output."""
+    return sa.select(AuditEvent.entity_id).where(
+        AuditEvent.entity_type == entity_type,
+        sa.or_(
+            AuditEvent.changes[(key, 0)].as_integer() == output_id,
+            AuditEvent.changes[(key, 1)].as_integer() == output_id,
+        ),
+    )
+
+
+def output_history(
+    session: so.Session, output: Output, with_related: bool = True, limit: int = 500
+) -> list[AuditEvent]:
+    """Audit events of an output and (with_related) of its attributions and links, even removed.
+
+    Related events name grants and outputs of any confidentiality, so only staff get them.
+    """
+    if not with_related:
+        return list(
+            session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.entity_type == "outputs", AuditEvent.entity_id == output.id)
+                .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+                .limit(limit)
+            )
+        )
+    attributions: sa.CompoundSelect[Any] = sa.union(
+        sa.select(Attribution.id).where(Attribution.output_id == output.id),
+        _ids_in_events("attributions", "output_id", output.id),
+    )
+    links: sa.CompoundSelect[Any] = sa.union(
+        sa.select(OutputLink.id).where(
+            sa.or_(OutputLink.output_id == output.id, OutputLink.upstream_output_id == output.id)
+        ),
+        _ids_in_events("output_links", "output_id", output.id),
+        _ids_in_events("output_links", "upstream_output_id", output.id),
+    )
+    return list(
+        session.scalars(
+            sa.select(AuditEvent)
+            .where(
+                sa.or_(
+                    sa.and_(AuditEvent.entity_type == "outputs", AuditEvent.entity_id == output.id),
+                    sa.and_(
+                        AuditEvent.entity_type == "attributions",
+                        AuditEvent.entity_id.in_(attributions),
+                    ),
+                    sa.and_(
+                        AuditEvent.entity_type == "output_links",
+                        AuditEvent.entity_id.in_(links),
+                    ),
+                )
+            )
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
