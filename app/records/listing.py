@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, Unpack
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -104,7 +104,7 @@ class Page(Generic[T]):
 
 def paginate(
     session: so.Session,
-    query: sa.Select[Unpack[tuple[Any, ...]]],
+    query: sa.Select[*tuple[Any, ...]],
     params: ListParams,
     scalars: bool = True,
 ) -> Page[Any]:
