@@ -175,8 +175,7 @@ def test_trial_fields_are_stored_and_shown(client, logged_in, session) -> None:
     assert "May 2017" in page
     assert 'href="https://clinicaltrials.gov/study/NCT03269071"' in page
     assert "IRCCS San Raffaele" in page
-    # No pathway page exists yet, so no link to it.
-    assert "/pathway" not in page
+    assert f'href="/outputs/{output.id}/pathway"' in page
 
 
 def test_year_only_date_is_stored_as_first_of_january_and_shown_as_year(
