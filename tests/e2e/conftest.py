@@ -53,6 +53,13 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def run(self, action: Callable[..., object]) -> object:
+        """Run action(session) in the server's app and commit (for test set-up)."""
+        with self.app.app_context():
+            result = action(db.session)
+            db.session.commit()
+            return result
+
     def make_user(self, email: str, role: Role) -> str:
         with self.app.app_context():
             create_user(db.session, email, TEST_PASSWORD, role)
