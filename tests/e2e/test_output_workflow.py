@@ -50,10 +50,12 @@ def test_publication_and_trial_linked_to_a_grant(live_server, new_page, screensh
     page.get_by_label("This is a clinical trial").check()
     page.get_by_label("Acronym").fill("STEMS")
     page.get_by_label("Phase").select_option(label="Phase 1")
+    page.get_by_label("Status", exact=True).select_option(label="Completed")
     page.get_by_label("Registry ids").fill("NCT03269071\n2016-002020-86")
     page.get_by_label("First patient treated").fill("2017-05-01")
     screenshot(page, "output-form-trial")
     page.get_by_role("button", name=re.compile("Create|Save")).click()
+    screenshot(page, "output-trial-created")
     expect(page.get_by_text("NCT03269071").first).to_be_visible()
     expect(page.get_by_text("2016-002020-86").first).to_be_visible()
 
