@@ -53,3 +53,28 @@ def test_detail_pages_of_the_stems_pathway(demo, new_page, screenshot) -> None:
     page.get_by_role("link", name="FMR-1988-001").click()
     expect(page.get_by_text("Clinical trials downstream")).to_be_visible()
     screenshot(page, "page-grant-1988")
+
+
+FORM_PAGES = [
+    "/grants/new", "/outputs/new?type=publication", "/outputs/new?type=medical_product",
+    "/organisations/new", "/people/new", "/programmes/new", "/funds/new", "/donors/new",
+    "/donations/new", "/admin/users/new", "/grants", "/outputs",
+]
+
+UNLABELLED = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]):not([type=submit]), select, textarea')]
+  .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby'))
+  .map(el => el.name || el.id)"""
+
+
+@pytest.mark.parametrize("path", FORM_PAGES)
+def test_every_control_has_a_label(demo, new_page, path: str) -> None:
+    page: Page = new_page(demo.make_user(f"a11y{abs(hash(path)) % 100_000}@example.org",
+                                         Role.ADMIN))
+    response = page.goto(path)
+    assert response is not None and response.status == 200
+    assert page.evaluate(UNLABELLED) == []
+    # Keyboard users can reach the main action.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
