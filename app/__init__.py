@@ -14,6 +14,7 @@ from .extensions import csrf, db, login_manager
 FEATURES = (
     "templating", "security", "errors", "records", "auth", "dashboard", "lookup",
     "grants", "outputs", "pathways", "organisations", "programmes", "funds", "admin", "audit",
+    "impact",
 )
 
 
