@@ -26,6 +26,7 @@ from app.grants.services import known_currencies
 from app.models import Donation, Donor, DonorKind, Fund, FundAllocation
 from app.records.forms import options, picked_id
 from app.records.listing import ListParams
+from app.records.routes import add_lifecycle_routes
 from app.records.views import try_edit, try_write
 from app.visibility import visible_levels
 
@@ -150,39 +151,16 @@ def edit(fund_id: int) -> tuple[str, int] | str | Response:
     return render_template("funds/form.html", form=form, fund=fund, changes=[])
 
 
-@funds_bp.route("/<int:fund_id>/delete", methods=["POST"])
-@staff_required
-def delete(fund_id: int) -> Response:
-    """Soft-delete a fund."""
-    fund = _load_fund(fund_id)
-    services.delete_fund(db.session, fund)
-    db.session.commit()
-    flash(f"Fund {fund.name} deleted. You can restore it from its page.", "success")
-    return redirect(url_for("funds.detail", fund_id=fund.id))
-
-
-@funds_bp.route("/<int:fund_id>/restore", methods=["POST"])
-@staff_required
-def restore(fund_id: int) -> Response:
-    """Restore a soft-deleted fund."""
-    fund = _load_fund(fund_id)
-    services.restore_fund(db.session, fund)
-    db.session.commit()
-    flash(f"Fund {fund.name} restored.", "success")
-    return redirect(url_for("funds.detail", fund_id=fund.id))
-
-
-@funds_bp.route("/<int:fund_id>/history")
-@reader_required
-def history(fund_id: int) -> str:
-    """Show every audited change of a fund."""
-    fund = _load_fund(fund_id)
-    return render_template(
-        "records/history.html",
-        events=history_of(db.session, fund),
-        record_label=f"Fund {fund.name}",
-        back_url=url_for("funds.detail", fund_id=fund.id),
-    )
+add_lifecycle_routes(
+    funds_bp,
+    noun="fund",
+    id_arg="fund_id",
+    load=_load_fund,
+    label=lambda fund: f"Fund {fund.name}",
+    detail_endpoint="funds.detail",
+    delete=services.delete_fund,
+    restore=services.restore_fund,
+)
 
 
 @funds_bp.route("/<int:fund_id>/allocations", methods=["POST"])
@@ -318,26 +296,18 @@ def donors_edit(donor_id: int) -> tuple[str, int] | str | Response:
     return render_template("donors/form.html", form=form, donor=donor, changes=[])
 
 
-@donors_bp.route("/<int:donor_id>/delete", methods=["POST"], endpoint="delete")
-@staff_required
-def donors_delete(donor_id: int) -> Response:
-    """Soft-delete a donor."""
-    donor = _load_donor(donor_id)
-    services.delete_donor(db.session, donor)
-    db.session.commit()
-    flash("Donor deleted. You can restore it from its page.", "success")
-    return redirect(url_for("donors.detail", donor_id=donor.id))
-
-
-@donors_bp.route("/<int:donor_id>/restore", methods=["POST"], endpoint="restore")
-@staff_required
-def donors_restore(donor_id: int) -> Response:
-    """Restore a soft-deleted donor."""
-    donor = _load_donor(donor_id)
-    services.restore_donor(db.session, donor)
-    db.session.commit()
-    flash("Donor restored.", "success")
-    return redirect(url_for("donors.detail", donor_id=donor.id))
+# Donor names may be hidden from trustees, so the history page below is the feature's own.
+add_lifecycle_routes(
+    donors_bp,
+    noun="donor",
+    id_arg="donor_id",
+    load=_load_donor,
+    label=lambda donor: "Donor",
+    detail_endpoint="donors.detail",
+    delete=services.delete_donor,
+    restore=services.restore_donor,
+    history=None,
+)
 
 
 @donors_bp.route("/<int:donor_id>/history", endpoint="history")

@@ -8,7 +8,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.audit.queries import history_of
 from app.auth.access import reader_required, staff_required
 from app.extensions import db
 from app.lineage.queries import downstream_trials
@@ -16,6 +15,7 @@ from app.lookup.queries import label_for
 from app.models import CoFunding, Confidentiality, Grant, GrantRelation, GrantStatus, Payment
 from app.records.forms import options, picked_id
 from app.records.listing import ListParams
+from app.records.routes import add_lifecycle_routes
 from app.records.views import try_edit, try_write
 from app.visibility import visible_levels
 
@@ -164,39 +164,16 @@ def edit(grant_id: int) -> tuple[str, int] | str | Response:
     return render_template("grants/form.html", form=form, grant=grant, changes=[])
 
 
-@bp.route("/<int:grant_id>/delete", methods=["POST"])
-@staff_required
-def delete(grant_id: int) -> Response:
-    """Soft-delete a grant."""
-    grant = _load(grant_id)
-    services.delete_grant(db.session, grant)
-    db.session.commit()
-    flash(f"Grant {grant.reference} deleted. You can restore it from its page.", "success")
-    return redirect(url_for("grants.detail", grant_id=grant.id))
-
-
-@bp.route("/<int:grant_id>/restore", methods=["POST"])
-@staff_required
-def restore(grant_id: int) -> Response:
-    """Restore a soft-deleted grant."""
-    grant = _load(grant_id)
-    services.restore_grant(db.session, grant)
-    db.session.commit()
-    flash(f"Grant {grant.reference} restored.", "success")
-    return redirect(url_for("grants.detail", grant_id=grant.id))
-
-
-@bp.route("/<int:grant_id>/history")
-@reader_required
-def history(grant_id: int) -> str:
-    """Show every audited change of a grant."""
-    grant = _load(grant_id)
-    return render_template(
-        "records/history.html",
-        events=history_of(db.session, grant),
-        record_label=f"Grant {grant.reference}",
-        back_url=url_for("grants.detail", grant_id=grant.id),
-    )
+add_lifecycle_routes(
+    bp,
+    noun="grant",
+    id_arg="grant_id",
+    load=_load,
+    label=lambda grant: f"Grant {grant.reference}",
+    detail_endpoint="grants.detail",
+    delete=services.delete_grant,
+    restore=services.restore_grant,
+)
 
 
 def _redirect_with_errors(grant: Grant, form: Any, anchor: str) -> Response:

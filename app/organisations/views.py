@@ -9,13 +9,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.audit.queries import history_of
 from app.auth.access import reader_required, staff_required
 from app.extensions import db
 from app.lookup.queries import label_for
 from app.models import Organisation, OrganisationKind, Person
 from app.records.forms import options, picked_id
 from app.records.listing import ListParams
+from app.records.routes import add_lifecycle_routes
 from app.records.views import try_edit, try_write
 from app.visibility import visible_levels
 
@@ -176,39 +176,16 @@ def edit(organisation_id: int) -> Page:
     return _organisation_page(form, organisation, others)
 
 
-@bp.route("/<int:organisation_id>/delete", methods=["POST"])
-@staff_required
-def delete(organisation_id: int) -> Response:
-    """Soft-delete an organisation."""
-    organisation = _load_organisation(organisation_id)
-    services.delete_organisation(db.session, organisation)
-    db.session.commit()
-    flash(f"Organisation {organisation.name} deleted. You can restore it from its page.", "success")
-    return redirect(url_for("organisations.detail", organisation_id=organisation.id))
-
-
-@bp.route("/<int:organisation_id>/restore", methods=["POST"])
-@staff_required
-def restore(organisation_id: int) -> Response:
-    """Restore a soft-deleted organisation."""
-    organisation = _load_organisation(organisation_id)
-    services.restore_organisation(db.session, organisation)
-    db.session.commit()
-    flash(f"Organisation {organisation.name} restored.", "success")
-    return redirect(url_for("organisations.detail", organisation_id=organisation.id))
-
-
-@bp.route("/<int:organisation_id>/history")
-@reader_required
-def history(organisation_id: int) -> str:
-    """Show every audited change of an organisation."""
-    organisation = _load_organisation(organisation_id)
-    return render_template(
-        "records/history.html",
-        events=history_of(db.session, organisation),
-        record_label=f"Organisation {organisation.name}",
-        back_url=url_for("organisations.detail", organisation_id=organisation.id),
-    )
+add_lifecycle_routes(
+    bp,
+    noun="organisation",
+    id_arg="organisation_id",
+    load=_load_organisation,
+    label=lambda organisation: f"Organisation {organisation.name}",
+    detail_endpoint="organisations.detail",
+    delete=services.delete_organisation,
+    restore=services.restore_organisation,
+)
 
 
 # --------------------------------------------------------------------------- people
@@ -322,36 +299,14 @@ def edit_person(person_id: int) -> Page:
     return _person_page(form, person, others)
 
 
-@people_bp.route("/<int:person_id>/delete", methods=["POST"], endpoint="delete")
-@staff_required
-def delete_person(person_id: int) -> Response:
-    """Soft-delete a person."""
-    person = _load_person(person_id)
-    services.delete_person(db.session, person)
-    db.session.commit()
-    flash(f"{person.name} deleted. You can restore them from their page.", "success")
-    return redirect(url_for("people.detail", person_id=person.id))
-
-
-@people_bp.route("/<int:person_id>/restore", methods=["POST"], endpoint="restore")
-@staff_required
-def restore_person(person_id: int) -> Response:
-    """Restore a soft-deleted person."""
-    person = _load_person(person_id)
-    services.restore_person(db.session, person)
-    db.session.commit()
-    flash(f"{person.name} restored.", "success")
-    return redirect(url_for("people.detail", person_id=person.id))
-
-
-@people_bp.route("/<int:person_id>/history", endpoint="history")
-@reader_required
-def person_history(person_id: int) -> str:
-    """Show every audited change of a person."""
-    person = _load_person(person_id)
-    return render_template(
-        "records/history.html",
-        events=history_of(db.session, person),
-        record_label=person.name,
-        back_url=url_for("people.detail", person_id=person.id),
-    )
+add_lifecycle_routes(
+    people_bp,
+    noun="person",
+    id_arg="person_id",
+    load=_load_person,
+    label=lambda person: person.name,
+    detail_endpoint="people.detail",
+    delete=services.delete_person,
+    restore=services.restore_person,
+    deleted_note="You can restore them from their page.",
+)

@@ -28,6 +28,7 @@ from app.models import (
 from app.records.errors import FieldErrors
 from app.records.forms import options, picked_id
 from app.records.listing import ListParams
+from app.records.routes import add_lifecycle_routes
 from app.records.views import try_edit, try_write
 from app.visibility import visible_levels
 
@@ -293,26 +294,18 @@ def _fill(form: OutputForm, output: Output) -> None:
         form.funder_label.data = label_for(db.session, "organisations", funder)
 
 
-@bp.route("/<int:output_id>/delete", methods=["POST"])
-@staff_required
-def delete(output_id: int) -> Response:
-    """Soft-delete an output."""
-    output = _load(output_id)
-    services.delete_output(db.session, output)
-    db.session.commit()
-    flash(f"Output “{output.title}” deleted. You can restore it from its page.", "success")
-    return redirect(url_for("outputs.detail", output_id=output.id))
-
-
-@bp.route("/<int:output_id>/restore", methods=["POST"])
-@staff_required
-def restore(output_id: int) -> Response:
-    """Restore a soft-deleted output."""
-    output = _load(output_id)
-    services.restore_output(db.session, output)
-    db.session.commit()
-    flash(f"Output “{output.title}” restored.", "success")
-    return redirect(url_for("outputs.detail", output_id=output.id))
+# The history page below also lists attribution and link events, so it stays the feature's own.
+add_lifecycle_routes(
+    bp,
+    noun="output",
+    id_arg="output_id",
+    load=_load,
+    label=lambda output: f"Output “{output.title}”",
+    detail_endpoint="outputs.detail",
+    delete=services.delete_output,
+    restore=services.restore_output,
+    history=None,
+)
 
 
 @bp.route("/<int:output_id>/history")

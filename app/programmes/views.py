@@ -8,11 +8,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.audit.queries import history_of
 from app.auth.access import reader_required, staff_required
 from app.extensions import db
 from app.models import Programme, ProgrammeKind, ResearchArea
 from app.records.listing import ListParams
+from app.records.routes import add_lifecycle_routes
 from app.records.views import try_edit, try_write
 from app.visibility import visible_levels
 
@@ -132,39 +132,16 @@ def edit(programme_id: int) -> Page:
     return _programme_page(form, programme)
 
 
-@bp.route("/<int:programme_id>/delete", methods=["POST"])
-@staff_required
-def delete(programme_id: int) -> Response:
-    """Soft-delete a programme."""
-    programme = _load_programme(programme_id)
-    services.delete_programme(db.session, programme)
-    db.session.commit()
-    flash(f"Programme {programme.name} deleted. You can restore it from its page.", "success")
-    return redirect(url_for("programmes.detail", programme_id=programme.id))
-
-
-@bp.route("/<int:programme_id>/restore", methods=["POST"])
-@staff_required
-def restore(programme_id: int) -> Response:
-    """Restore a soft-deleted programme."""
-    programme = _load_programme(programme_id)
-    services.restore_programme(db.session, programme)
-    db.session.commit()
-    flash(f"Programme {programme.name} restored.", "success")
-    return redirect(url_for("programmes.detail", programme_id=programme.id))
-
-
-@bp.route("/<int:programme_id>/history")
-@reader_required
-def history(programme_id: int) -> str:
-    """Show every audited change of a programme."""
-    programme = _load_programme(programme_id)
-    return render_template(
-        "records/history.html",
-        events=history_of(db.session, programme),
-        record_label=f"Programme {programme.name}",
-        back_url=url_for("programmes.detail", programme_id=programme.id),
-    )
+add_lifecycle_routes(
+    bp,
+    noun="programme",
+    id_arg="programme_id",
+    load=_load_programme,
+    label=lambda programme: f"Programme {programme.name}",
+    detail_endpoint="programmes.detail",
+    delete=services.delete_programme,
+    restore=services.restore_programme,
+)
 
 
 # --------------------------------------------------------------------------- research areas
