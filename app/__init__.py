@@ -12,7 +12,7 @@ from .extensions import csrf, db, login_manager
 
 # Each feature package has init_app(app); order matters only for error handlers.
 FEATURES = (
-    "templating", "security", "errors", "records", "auth", "dashboard", "lookup",
+    "templating", "security", "errors", "records", "auth", "dashboard", "portfolio", "lookup",
     "grants", "outputs", "pathways", "organisations", "programmes", "funds", "admin", "audit",
     "impact",
 )

@@ -14,9 +14,12 @@ def register_commands(app: Flask) -> None:
     from .exports.cli import export_cli
     from .lineage.cli import lineage_command
     from .migrate import db_cli
+    from .portfolio.cli import priceindex_cli
     from .serve import serve_command
 
-    for group in (db_cli, users_cli, demo_cli, export_cli, lineage_command, serve_command):
+    commands = (db_cli, users_cli, demo_cli, export_cli, lineage_command, priceindex_cli,
+                serve_command)
+    for group in commands:
         app.cli.add_command(group)
 
 

@@ -32,6 +32,7 @@ def format_date(value: date | None) -> str:
 # whose blueprint is not registered are left out.
 NAV_ITEMS = (
     ("dashboard.home", "Overview", "reader", ("dashboard",)),
+    ("portfolio.index", "Portfolio", "reader", ("portfolio",)),
     ("grants.index", "Grants", "reader", ("grants",)),
     ("outputs.index", "Outputs", "reader", ("outputs",)),
     ("organisations.index", "Organisations", "reader", ("organisations",)),

@@ -84,6 +84,17 @@ class Grant(TimestampMixin, VersionedMixin, SoftDeleteMixin, Base):
         ),
         currency_check("currency", "currency_iso"),
         sa.Index("ix_grants_award_date_id", "award_date", "id"),
+        # Portfolio figures: euros per award year read from this index alone, in date order.
+        sa.Index(
+            "ix_grants_award_totals", "award_date", "deleted_at", "confidentiality", "amount_eur"
+        ),
+        # The short list of outcome reports still awaited.
+        sa.Index(
+            "ix_grants_report_awaited",
+            "outcome_report_due",
+            sqlite_where=sa.text("outcome_report_received IS NULL"),
+            postgresql_where=sa.text("outcome_report_received IS NULL"),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
