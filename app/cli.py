@@ -15,10 +15,11 @@ def register_commands(app: Flask) -> None:
     from .lineage.cli import lineage_command
     from .migrate import db_cli
     from .portfolio.cli import priceindex_cli
+    from .reports.cli import report_cli
     from .serve import serve_command
 
     commands = (db_cli, users_cli, demo_cli, export_cli, lineage_command, priceindex_cli,
-                serve_command)
+                report_cli, serve_command)
     for group in commands:
         app.cli.add_command(group)
 

@@ -1,0 +1,11 @@
+"""Reports in the web app: the list of issued reports, previews and PDFs."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp
+
+    app.register_blueprint(bp)

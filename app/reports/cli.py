@@ -1,0 +1,131 @@
+"""`grantpath report annual YEAR|FROM-TO [-o FILE] [--html]` and `grantpath report trial ID`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.extensions import db
+from app.lineage.queries import OutputNotFound, resolve_output_id
+from app.models import Confidentiality
+from app.visibility import ALL_LEVELS
+from reports.annual import (
+    TRUSTEE_LEVELS,
+    annual_html,
+    annual_pdf,
+    build_annual_report,
+    default_foundation_name,
+    period_from_text,
+)
+from reports.pdf import ASSETS_DIR
+from reports.trial import build_trial_report, trial_html, trial_pdf
+
+LEVELS = {
+    "public": (Confidentiality.PUBLIC,),
+    "trustees": TRUSTEE_LEVELS,
+    "internal": ALL_LEVELS,
+}
+
+
+def _foundation() -> str:
+    return default_foundation_name(db.session, current_app.config["FOUNDATION_NAME"])
+
+
+def _write(output: str, content: str | bytes) -> None:
+    path = Path(output)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    size = path.stat().st_size
+    click.echo(f"Wrote {path} ({size / 1024:,.0f} KB).", err=True)
+
+
+# The HTML written by --html refers to the assets by absolute file URL, so it
+# opens in a browser from anywhere.
+ASSET_URL = ASSETS_DIR.as_uri() + "/"
+
+level_option = click.option(
+    "--confidentiality",
+    type=click.Choice(list(LEVELS)),
+    default="trustees",
+    show_default=True,
+    help="Most confidential level of records to include.",
+)
+
+
+@click.group("report")
+def report_cli() -> None:
+    """Render reports as PDF (or their HTML preview)."""
+
+
+@report_cli.command("annual")
+@click.argument("period")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: annual-PERIOD.pdf, or .html with --html).",
+)
+@click.option("--html", "as_html", is_flag=True, help="Write the HTML preview instead of a PDF.")
+@click.option(
+    "--register/--no-register",
+    default=True,
+    show_default=True,
+    help="Include the appendix register of the grants awarded in the period.",
+)
+@level_option
+@with_appcontext
+def annual(
+    period: str, output: str | None, as_html: bool, register: bool, confidentiality: str
+) -> None:
+    """The annual impact report of YEAR or FROM-TO (e.g. 2023 or 2015-2024), as a draft."""
+    try:
+        chosen = period_from_text(period)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="PERIOD") from None
+    steps = ["Querying and drawing charts", "Laying out the PDF" if not as_html else "Writing"]
+    with click.progressbar(length=len(steps), label=steps[0], file=sys.stderr) as bar:
+        report = build_annual_report(
+            db.session,
+            chosen,
+            foundation=_foundation(),
+            levels=LEVELS[confidentiality],
+            include_register=register,
+        )
+        bar.label = steps[1]
+        bar.update(1)
+        content: str | bytes = (
+            annual_html(report, asset_url=ASSET_URL) if as_html else annual_pdf(report)
+        )
+        bar.update(1)
+    name = f"annual-{chosen.start_year}" + ("" if chosen.is_single_year else f"-{chosen.end_year}")
+    _write(output or f"{name}.{'html' if as_html else 'pdf'}", content)
+
+
+@report_cli.command("trial")
+@click.argument("trial_id")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: trial-ID.pdf, or .html with --html).",
+)
+@click.option("--html", "as_html", is_flag=True, help="Write the HTML preview instead of a PDF.")
+@level_option
+@with_appcontext
+def trial(trial_id: str, output: str | None, as_html: bool, confidentiality: str) -> None:
+    """The pathway report of one trial, by registry id (NCT..., EudraCT...) or output id."""
+    try:
+        output_id = resolve_output_id(db.session, trial_id)
+        report = build_trial_report(
+            db.session, output_id, foundation=_foundation(), levels=LEVELS[confidentiality]
+        )
+    except OutputNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    content: str | bytes = trial_html(report, asset_url=ASSET_URL) if as_html else trial_pdf(report)
+    _write(output or f"trial-{output_id}.{'html' if as_html else 'pdf'}", content)
