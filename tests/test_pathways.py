@@ -126,4 +126,18 @@ def test_pathway_query_count_is_bounded(client, logged_in, session, count_querie
     records = _pathway(session)
     with count_queries() as counter:
         client.get(f"/outputs/{records['trial'].id}/pathway")
-    assert counter.count <= 8
+    assert counter.count <= 10  # login, lineage (5), price index years and values
+
+
+def test_real_terms_total_when_a_price_index_is_loaded(client, logged_in, session) -> None:
+    from app.models import PriceIndex
+
+    logged_in(Role.TRUSTEE)
+    records = _pathway(session)
+    session.add_all([PriceIndex(year=1990, value=Decimal("50")),
+                     PriceIndex(year=2012, value=Decimal("80")),
+                     PriceIndex(year=2024, value=Decimal("100"))])
+    session.commit()
+    page = client.get(f"/outputs/{records['trial'].id}/pathway").get_data(as_text=True)
+    # 100,000 x 100/50 + 250,000 x 100/80 = 200,000 + 312,500
+    assert "In 2024 euros" in page and "512,500 EUR" in page

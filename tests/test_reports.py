@@ -424,6 +424,12 @@ def test_staff_download_the_pdf(demo: so.Session, client: FlaskClient, logged_in
     assert response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF-")
     assert f"annual-report-{YEAR}.pdf" in response.headers["Content-Disposition"]
+    from app.models import AuditAction, AuditEvent
+
+    downloads = demo.scalars(
+        sa.select(AuditEvent.summary).where(AuditEvent.action == AuditAction.DOWNLOAD)
+    ).all()
+    assert f"Draft annual report {YEAR} (PDF)" in downloads
     assert "Download PDF" in staff.get(f"/reports/annual/{YEAR}/preview").get_data(as_text=True)
     assert staff.get("/reports/annual/1.pdf").status_code == 404
     assert staff.get("/reports/annual/3000/preview").status_code == 404

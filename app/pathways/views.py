@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.auth.access import reader_required
 from app.extensions import db
 from app.lineage.queries import Lineage, OutputNotFound, lineage
+from app.portfolio.priceindex import lineage_real_terms, price_index_years
 from app.visibility import visible_levels
 from reports.pathway import pathway_timeline
 
@@ -30,7 +31,13 @@ def _load(output_id: int) -> Lineage:
 @reader_required
 def pathway(output_id: int) -> str:
     """Show the grants, outputs and links that led to an output."""
-    return render_template("pathways/pathway.html", lineage=_load(output_id))
+    pathway = _load(output_id)
+    years = price_index_years(db.session)
+    base_year = years[-1] if years else None
+    real_terms = lineage_real_terms(db.session, pathway, base_year) if base_year else None
+    return render_template(
+        "pathways/pathway.html", lineage=pathway, base_year=base_year, real_terms=real_terms
+    )
 
 
 @bp.route("/outputs/<int:output_id>/pathway.svg")

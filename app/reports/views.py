@@ -16,8 +16,10 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.audit.services import record
 from app.auth.access import reader_required, staff_required
 from app.extensions import db
+from app.models import AuditAction
 from reports.annual import (
     AnnualReport,
     Period,
@@ -88,6 +90,8 @@ def annual_preview(year: int) -> str:
 def annual_pdf_file(year: int) -> Response:
     """The annual report of a year as a draft PDF (rendered synchronously for now)."""
     pdf = annual_pdf(_annual(year))
+    record(db.session, AuditAction.DOWNLOAD, summary=f"Draft annual report {year} (PDF)")
+    db.session.commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="annual-report-{year}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"
