@@ -40,6 +40,7 @@ NAV_ITEMS = (
     ("programmes.index", "Programmes", "reader", ("programmes", "areas")),
     ("funds.index", "Funds & donors", "reader", ("funds", "donors", "donations")),
     ("reports.index", "Reports", "reader", ("reports",)),
+    ("imports.index", "Imports", "staff", ("imports",)),
     ("audit.index", "Audit", "staff", ("audit",)),
     ("admin.users", "Users", "admin", ("admin",)),
 )

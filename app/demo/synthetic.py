@@ -231,7 +231,9 @@ class BulkWriter:
     def add(self, table: sa.FromClause, values: Row) -> Row:
         """Queue a row (primary key included in ``values``; not the constant columns)."""
         name = _name(table)
-        template = self._templates.get(name) or self._template(table)
+        template = self._templates.get(name)
+        if template is None:  # an empty template (all columns in the key) is still cached
+            template = self._template(table)
         row = template.copy()
         row.update(values)
         pending = self._pending.get(name)
