@@ -51,5 +51,9 @@ lint: $(STAMP)
 
 check: lint test
 
+# Benchmarks against the quality bars (DESIGN.md section 6); not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.run
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts

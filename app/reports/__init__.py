@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from .documents import bp as documents_bp
     from .views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(documents_bp)

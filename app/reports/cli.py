@@ -1,9 +1,12 @@
-"""`grantpath report annual YEAR|FROM-TO [-o FILE] [--html]` and `grantpath report trial ID`."""
+"""`grantpath report annual YEAR|FROM-TO|trial ID|grant REF|donor ID|fund ID [-o FILE] [--html]`."""
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -21,7 +24,15 @@ from reports.annual import (
     default_foundation_name,
     period_from_text,
 )
+from reports.dossier import GrantNotFound, build_dossier, dossier_html, dossier_pdf, find_grant_id
 from reports.pdf import ASSETS_DIR
+from reports.statement import (
+    StatementNotFound,
+    build_donor_statement,
+    build_fund_statement,
+    statement_html,
+    statement_pdf,
+)
 from reports.trial import build_trial_report, trial_html, trial_pdf
 
 LEVELS = {
@@ -129,3 +140,104 @@ def trial(trial_id: str, output: str | None, as_html: bool, confidentiality: str
         raise click.ClickException(str(exc)) from None
     content: str | bytes = trial_html(report, asset_url=ASSET_URL) if as_html else trial_pdf(report)
     _write(output or f"trial-{output_id}.{'html' if as_html else 'pdf'}", content)
+
+
+def _output_option(default: str) -> Any:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, writable=True),
+        help=f"File to write (default: {default}.pdf, or .html with --html).",
+    )
+
+
+html_option = click.option(
+    "--html", "as_html", is_flag=True, help="Write the HTML preview instead of a PDF."
+)
+
+
+def _render(
+    build: Callable[[], Any], html: Callable[..., str], pdf: Callable[[Any], bytes], as_html: bool
+) -> str | bytes:
+    """Build and render a document with a progress bar (queries, then layout)."""
+    steps = ["Querying", "Laying out the PDF" if not as_html else "Writing"]
+    with click.progressbar(length=len(steps), label=steps[0], file=sys.stderr) as bar:
+        document = build()
+        bar.label = steps[1]
+        bar.update(1)
+        content = html(document, asset_url=ASSET_URL) if as_html else pdf(document)
+        bar.update(1)
+    return content
+
+
+@report_cli.command("grant")
+@click.argument("reference")
+@_output_option("grant-REF")
+@html_option
+@level_option
+@with_appcontext
+def grant(reference: str, output: str | None, as_html: bool, confidentiality: str) -> None:
+    """The dossier of one grant, by reference (e.g. FMR-2014-001) or id, as a draft."""
+    levels = LEVELS[confidentiality]
+    try:
+        grant_id = find_grant_id(db.session, reference, levels)
+    except GrantNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    content = _render(
+        lambda: build_dossier(db.session, grant_id, foundation=_foundation(), levels=levels),
+        dossier_html,
+        dossier_pdf,
+        as_html,
+    )
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", reference.strip())
+    _write(output or f"grant-{name}.{'html' if as_html else 'pdf'}", content)
+
+
+@report_cli.command("donor")
+@click.argument("donor_id", type=int)
+@_output_option("donor-ID")
+@html_option
+@level_option
+@with_appcontext
+def donor(donor_id: int, output: str | None, as_html: bool, confidentiality: str) -> None:
+    """A donor's impact statement, by donor id, as a draft.
+
+    An anonymous donor is named only with --confidentiality internal (a statement
+    for staff to send to the donor); at other levels the name reads "Anonymous donor".
+    """
+    levels = LEVELS[confidentiality]
+    try:
+        content = _render(
+            lambda: build_donor_statement(
+                db.session, donor_id, foundation=_foundation(), levels=levels
+            ),
+            statement_html,
+            statement_pdf,
+            as_html,
+        )
+    except StatementNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    _write(output or f"donor-{donor_id}.{'html' if as_html else 'pdf'}", content)
+
+
+@report_cli.command("fund")
+@click.argument("fund_id", type=int)
+@_output_option("fund-ID")
+@html_option
+@level_option
+@with_appcontext
+def fund(fund_id: int, output: str | None, as_html: bool, confidentiality: str) -> None:
+    """A fund's impact statement, by fund id, as a draft."""
+    levels = LEVELS[confidentiality]
+    try:
+        content = _render(
+            lambda: build_fund_statement(
+                db.session, fund_id, foundation=_foundation(), levels=levels
+            ),
+            statement_html,
+            statement_pdf,
+            as_html,
+        )
+    except StatementNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    _write(output or f"fund-{fund_id}.{'html' if as_html else 'pdf'}", content)

@@ -1,9 +1,10 @@
-"""Read queries of the reports pages (plain rows; the PDF bytes are never loaded here)."""
+"""Read queries of the reports pages (plain rows; the PDF bytes are loaded only to download)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import groupby
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -20,36 +21,85 @@ FIRST_REPORT_YEAR = 1900
 class IssuedRow:
     id: int
     kind: str
+    parameters_key: str
     title: str
     year: int | None
     version: int
     filename: str
     size_bytes: int
+    sha256: str
     issued_by: str | None
     issued_at: datetime
 
 
+@dataclass(frozen=True)
+class IssuedGroup:
+    """One report (kind and parameters): its newest version and the versions it replaced."""
+
+    latest: IssuedRow
+    older: tuple[IssuedRow, ...]
+
+
+@dataclass(frozen=True)
+class IssuedYear:
+    year: int | None
+    groups: tuple[IssuedGroup, ...]
+
+
+# Only these columns: IssuedReport.pdf (deferred anyway) must never be read by a listing.
+_ROW_COLUMNS = (
+    IssuedReport.id,
+    IssuedReport.kind,
+    IssuedReport.parameters_key,
+    IssuedReport.title,
+    IssuedReport.year,
+    IssuedReport.version,
+    IssuedReport.filename,
+    IssuedReport.size_bytes,
+    IssuedReport.sha256,
+    IssuedReport.issued_by,
+    IssuedReport.issued_at,
+)
+
+
 def issued_reports(session: so.Session) -> list[IssuedRow]:
-    """Every issued report, newest year and version first (one query, no PDF bytes)."""
+    """Every issued report, newest year first, each report's versions newest first (one query)."""
     rows = session.execute(
-        sa.select(
-            IssuedReport.id,
-            IssuedReport.kind,
-            IssuedReport.title,
-            IssuedReport.year,
-            IssuedReport.version,
-            IssuedReport.filename,
-            IssuedReport.size_bytes,
-            IssuedReport.issued_by,
-            IssuedReport.issued_at,
-        ).order_by(
+        sa.select(*_ROW_COLUMNS).order_by(
             IssuedReport.year.desc().nulls_last(),
             IssuedReport.kind,
+            IssuedReport.parameters_key,
             IssuedReport.version.desc(),
-            IssuedReport.id.desc(),
         )
     )
     return [IssuedRow(*row) for row in rows]
+
+
+def issued_by_year(session: so.Session) -> list[IssuedYear]:
+    """Issued reports grouped by year (newest first), older versions under the newest."""
+    years = []
+    for year, in_year in groupby(issued_reports(session), key=lambda row: row.year):
+        groups = []
+        for _, versions in groupby(in_year, key=lambda row: (row.kind, row.parameters_key)):
+            latest, *older = versions
+            groups.append(IssuedGroup(latest, tuple(older)))
+        years.append(IssuedYear(year, tuple(groups)))
+    return years
+
+
+def issued_versions(session: so.Session, kind: str, parameters_key: str) -> list[IssuedRow]:
+    """The issued versions of one report, newest first (no PDF bytes)."""
+    rows = session.execute(
+        sa.select(*_ROW_COLUMNS)
+        .where(IssuedReport.kind == kind, IssuedReport.parameters_key == parameters_key)
+        .order_by(IssuedReport.version.desc())
+    )
+    return [IssuedRow(*row) for row in rows]
+
+
+def issued_file(session: so.Session, report_id: int) -> IssuedReport | None:
+    """An issued report with its PDF bytes, for download."""
+    return session.get(IssuedReport, report_id, options=[so.undefer(IssuedReport.pdf)])
 
 
 def report_years(session: so.Session) -> list[int]:
