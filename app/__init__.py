@@ -31,6 +31,17 @@ def _drop_async_session_teardown(app: Flask) -> None:
     ]
 
 
+def _mark_writing_requests(app: Flask) -> None:
+    """Requests other than GET/HEAD/OPTIONS open SQLite transactions with BEGIN IMMEDIATE."""
+    from flask import request
+
+    from .db import writing
+
+    @app.before_request
+    def _set() -> None:
+        writing.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the Flask application."""
     app = Flask(__name__, instance_relative_config=True)
@@ -43,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             configure_engine(engine)
+    _mark_writing_requests(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# True while handling a request that may write (set per request in create_app).
+writing: ContextVar[bool] = ContextVar("writing", default=False)
 
 
 def configure_engine(engine: sa.Engine) -> sa.Engine:
@@ -32,7 +36,10 @@ def configure_engine(engine: sa.Engine) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A deferred transaction that reads and then writes fails at once with
+        # "database is locked" once another writer has committed (WAL snapshot);
+        # requests that may write take the write lock up front and wait for it.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing.get() else "BEGIN")
 
     return engine
 
