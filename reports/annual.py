@@ -33,7 +33,7 @@ from .annual_data import (
 )
 from .pathway import pathway_timeline
 from .pdf import PdfMetadata, render_pdf
-from .templating import render
+from .templating import render_document
 
 # Reports for trustees show public and trustees-only records, never internal ones.
 TRUSTEE_LEVELS = (Confidentiality.PUBLIC, Confidentiality.TRUSTEES)
@@ -379,14 +379,7 @@ def annual_html(
 
     ``preview`` holds the preview bar's links (label → URL); None for the PDF.
     """
-    return render(
-        "annual.html",
-        report=report,
-        doc=report,
-        meta=report.metadata,
-        asset_url=asset_url,
-        preview=preview,
-    )
+    return render_document("annual.html", report, asset_url=asset_url, preview=preview)
 
 
 def annual_pdf(report: AnnualReport, *, variant: str | None = None) -> bytes:

@@ -51,7 +51,7 @@ from .annual import FICTION_NOTICE, TRUSTEE_LEVELS
 from .annual_data import has_fictional_data
 from .pathway import pathway_timeline
 from .pdf import PdfMetadata, render_pdf
-from .templating import render
+from .templating import render_document
 
 __all__ = [
     "DOSSIER_PATHWAYS",
@@ -704,14 +704,7 @@ def dossier_html(
     dossier: GrantDossier, *, asset_url: str = "", preview: dict[str, str] | None = None
 ) -> str:
     """The grant dossier as HTML: for the PDF (relative asset URLs) or the web preview."""
-    return render(
-        "dossier.html",
-        report=dossier,
-        doc=dossier,
-        meta=dossier.metadata,
-        asset_url=asset_url,
-        preview=preview,
-    )
+    return render_document("dossier.html", dossier, asset_url=asset_url, preview=preview)
 
 
 def dossier_pdf(dossier: GrantDossier, *, variant: str | None = None) -> bytes:

@@ -39,7 +39,7 @@ from .annual import FICTION_NOTICE, TRUSTEE_LEVELS
 from .annual_data import has_fictional_data
 from .dossier import audience_for
 from .pdf import PdfMetadata, render_pdf
-from .templating import render
+from .templating import render_document
 
 __all__ = [
     "STATEMENT_GRANTS",
@@ -377,14 +377,8 @@ def statement_html(
     statement: ImpactStatement, *, asset_url: str = "", preview: dict[str, str] | None = None
 ) -> str:
     """The statement as HTML: for the PDF (relative asset URLs) or the web preview."""
-    return render(
-        "statement.html",
-        report=statement,
-        doc=statement,
-        meta=statement.metadata,
-        asset_url=asset_url,
-        preview=preview,
-        grant_cap=GRANT_CAP,
+    return render_document(
+        "statement.html", statement, asset_url=asset_url, preview=preview, grant_cap=GRANT_CAP
     )
 
 

@@ -82,3 +82,26 @@ def environment() -> Environment:
 def render(template: str, **context: Any) -> str:
     """Render a report template with plain values."""
     return environment().get_template(template).render(**context)
+
+
+def render_document(
+    template: str,
+    doc: Any,
+    *,
+    asset_url: str = "",
+    preview: dict[str, str] | None = None,
+    **extra: Any,
+) -> str:
+    """Render a report document (it has ``metadata``) for the PDF or the web preview.
+
+    ``preview`` holds the preview bar's links (label → URL); None for the PDF.
+    """
+    return render(
+        template,
+        report=doc,
+        doc=doc,
+        meta=doc.metadata,
+        asset_url=asset_url,
+        preview=preview,
+        **extra,
+    )

@@ -18,7 +18,7 @@ from app.models import Confidentiality, TrialPhase, TrialStatus
 from .annual import FICTION_NOTICE, TRUSTEE_LEVELS, PathwaySection, _pathway_section
 from .annual_data import TrialRow, has_fictional_data, trials
 from .pdf import PdfMetadata, render_pdf
-from .templating import render
+from .templating import render_document
 
 
 @dataclass(frozen=True)
@@ -103,14 +103,7 @@ def trial_html(
     report: TrialReport, *, asset_url: str = "", preview: dict[str, str] | None = None
 ) -> str:
     """The trial pathway report as HTML (PDF or preview)."""
-    return render(
-        "trial.html",
-        report=report,
-        doc=report,
-        meta=report.metadata,
-        asset_url=asset_url,
-        preview=preview,
-    )
+    return render_document("trial.html", report, asset_url=asset_url, preview=preview)
 
 
 def trial_pdf(report: TrialReport, *, variant: str | None = None) -> bytes:
