@@ -14,7 +14,7 @@ from .extensions import csrf, db, login_manager
 FEATURES = (
     "templating", "security", "errors", "records", "auth", "dashboard", "portfolio", "lookup",
     "grants", "outputs", "pathways", "organisations", "programmes", "funds", "admin", "audit",
-    "reports", "impact", "imports",
+    "reports", "impact", "imports", "highlights", "jobs", "giving360", "api",
 )
 
 

@@ -1,0 +1,9 @@
+"""Background jobs (Huey): long report renders run outside the request, with progress."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Nothing registered yet."""
