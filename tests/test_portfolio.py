@@ -308,9 +308,9 @@ def test_figures_for_staff(session: so.Session) -> None:
 
     assert fig.further_funding_eur == Decimal("40000.00")
     assert fig.leverage == Decimal("0.22")  # 40,000 / 180,000.50
-    # g2, g3 and g6 completed by the end of 2021; g6's only output is deleted.
-    assert (fig.completed_grant_count, fig.completed_with_outputs_count) == (3, 2)
-    assert fig.completed_with_outputs_share == Decimal("0.667")
+    # Only g2 ended in 2020-2021 (g3 in 2000, g6 in 2019).
+    assert (fig.completed_grant_count, fig.completed_with_outputs_count) == (1, 1)
+    assert fig.completed_with_outputs_share == Decimal("1.000")
 
     assert fig.overdue_count == 3
     assert [(g.reference, g.days_overdue) for g in fig.overdue] == [
@@ -339,6 +339,20 @@ def test_figures_for_trustees_leave_internal_records_out(session: so.Session) ->
     assert fig.leverage == Decimal("0.27")  # 40,000 / 150,000.50
     assert fig.overdue_count == 2
     assert p.g4.reference not in [g.reference for g in fig.overdue]
+
+
+def test_completed_grants_are_those_ending_in_the_period(session: so.Session) -> None:
+    p = _portfolio(session)
+    # g6 ended in 2019 and its only output is deleted; g2 ended in 2021 with outputs.
+    fig = portfolio_figures(session, 2019, 2021, ALL_LEVELS, today=TODAY)
+    assert (fig.completed_grant_count, fig.completed_with_outputs_count) == (2, 1)
+    assert fig.completed_with_outputs_share == Decimal("0.500")
+    alone = portfolio_figures(session, 2019, 2019, ALL_LEVELS, today=TODAY)
+    assert (alone.completed_grant_count, alone.completed_with_outputs_count) == (1, 0)
+    # g3 ended in 2000, long before its period of award figures.
+    old = portfolio_figures(session, 2000, 2000, ALL_LEVELS, today=TODAY)
+    assert (old.completed_grant_count, old.completed_with_outputs_count) == (1, 1)
+    assert p.g3.end_date == date(2000, 12, 31)
 
 
 def test_single_year_and_an_empty_period(session: so.Session) -> None:

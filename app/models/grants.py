@@ -88,6 +88,8 @@ class Grant(TimestampMixin, VersionedMixin, SoftDeleteMixin, Base):
         sa.Index(
             "ix_grants_award_totals", "award_date", "deleted_at", "confidentiality", "amount_eur"
         ),
+        # Grants completed in a period (portfolio figures).
+        sa.Index("ix_grants_end_date", "end_date"),
         # The short list of outcome reports still awaited.
         sa.Index(
             "ix_grants_report_awaited",
