@@ -14,13 +14,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.audit.services import record
 from app.currency import RateTable
 from app.grants.services import known_currencies
-from app.models import AuditAction, Donation, Donor, DonorKind, Fund, FundAllocation, Grant
-from app.records.changes import snapshot
+from app.models import Donation, Donor, DonorKind, Fund, FundAllocation, Grant
 from app.records.errors import FieldErrors
-from app.records.services import audit_create, check_version, restore, soft_delete, update_fields
+from app.records.services import (
+    RecordLifecycle,
+    audit_create,
+    check_version,
+    hard_delete,
+    update_fields,
+)
 
 CENT = Decimal("0.01")
 
@@ -35,19 +39,6 @@ def _amount_error(amount: Decimal | None, *, positive: bool) -> str | None:
     if amount != amount.quantize(CENT):
         return "Use at most two decimals."
     return None
-
-
-def _hard_delete(session: so.Session, entity: Any, summary: str) -> None:
-    """Delete a sub-record; the audit event keeps all of it for restoring."""
-    record(
-        session,
-        AuditAction.DELETE,
-        entity=entity,
-        summary=summary,
-        changes={key: [value, None] for key, value in snapshot(entity).items()},
-    )
-    session.delete(entity)
-    session.flush()
 
 
 # Funds -------------------------------------------------------------------------------
@@ -74,31 +65,9 @@ def _validate_fund(session: so.Session, data: FundData, fund: Fund | None) -> di
     }
 
 
-def create_fund(session: so.Session, data: FundData) -> Fund:
-    """Create a fund."""
-    fund = Fund(**_validate_fund(session, data, None))
-    session.add(fund)
-    audit_create(session, fund, f"Fund {fund.name} created")
-    return fund
-
-
-def update_fund(
-    session: so.Session, fund: Fund, data: FundData, version: int | None
-) -> dict[str, list[Any]]:
-    """Apply an edit made on the given version; refuse it if the fund changed since."""
-    check_version(session, fund, version, f"Fund {fund.name}")
-    values = _validate_fund(session, data, fund)
-    return update_fields(session, fund, values, f"Fund {values['name']} edited")
-
-
-def delete_fund(session: so.Session, fund: Fund) -> None:
-    """Soft-delete a fund (restorable)."""
-    soft_delete(session, fund, f"Fund {fund.name} deleted")
-
-
-def restore_fund(session: so.Session, fund: Fund) -> None:
-    """Restore a soft-deleted fund."""
-    restore(session, fund, f"Fund {fund.name} restored")
+FUNDS = RecordLifecycle(Fund, _validate_fund, lambda fund: f"Fund {fund.name}")
+create_fund, update_fund = FUNDS.create, FUNDS.update
+delete_fund, restore_fund = FUNDS.delete, FUNDS.restore
 
 
 # Donors ------------------------------------------------------------------------------
@@ -113,38 +82,17 @@ class DonorData:
     is_anonymous: bool = False
 
 
-def _donor_values(data: DonorData) -> dict[str, Any]:
+def _donor_values(session: so.Session, data: DonorData, donor: Donor | None) -> dict[str, Any]:
     name = data.name.strip()
     if not name:
         raise FieldErrors({"name": "Enter the donor's name (kept from trustees if anonymous)."})
     return {"name": name, "kind": data.kind, "is_anonymous": data.is_anonymous}
 
 
-def create_donor(session: so.Session, data: DonorData) -> Donor:
-    """Create a donor."""
-    donor = Donor(**_donor_values(data))
-    session.add(donor)
-    session.flush()  # the id names the donor in the audit summary
-    audit_create(session, donor, f"Donor #{donor.id} created")
-    return donor
-
-
-def update_donor(
-    session: so.Session, donor: Donor, data: DonorData, version: int | None
-) -> dict[str, list[Any]]:
-    """Apply an edit made on the given version; refuse it if the donor changed since."""
-    check_version(session, donor, version, f"Donor #{donor.id}")
-    return update_fields(session, donor, _donor_values(data), f"Donor #{donor.id} edited")
-
-
-def delete_donor(session: so.Session, donor: Donor) -> None:
-    """Soft-delete a donor (restorable); their donations stay in their funds."""
-    soft_delete(session, donor, f"Donor #{donor.id} deleted")
-
-
-def restore_donor(session: so.Session, donor: Donor) -> None:
-    """Restore a soft-deleted donor."""
-    restore(session, donor, f"Donor #{donor.id} restored")
+# Donors are named by number: an anonymous donor's name must not reach the audit log.
+DONORS = RecordLifecycle(Donor, _donor_values, lambda donor: f"Donor #{donor.id}")
+create_donor, update_donor = DONORS.create, DONORS.update
+delete_donor, restore_donor = DONORS.delete, DONORS.restore
 
 
 # Donations ---------------------------------------------------------------------------
@@ -225,7 +173,7 @@ def update_donation(
 
 def delete_donation(session: so.Session, donation: Donation) -> None:
     """Remove a donation; the audit event keeps the whole record for restoring."""
-    _hard_delete(session, donation, _donation_summary(donation, "removed"))
+    hard_delete(session, donation, _donation_summary(donation, "removed"))
 
 
 # Fund allocations --------------------------------------------------------------------
@@ -303,7 +251,7 @@ def _over_allocation_warning(session: so.Session, grant: Grant) -> str | None:
 
 def delete_allocation(session: so.Session, allocation: FundAllocation) -> None:
     """Remove an allocation; the audit event keeps the whole record for restoring."""
-    _hard_delete(
+    hard_delete(
         session,
         allocation,
         f"Allocation of fund {allocation.fund.name} to grant {allocation.grant.reference} removed",

@@ -15,7 +15,9 @@ from sqlalchemy import orm as so
 from app.identifiers import InvalidIdentifier, normalise_orcid, normalise_org_id, normalise_ror
 from app.models import Organisation, OrganisationKind, Person
 from app.records.errors import FieldErrors
-from app.records.services import audit_create, check_version, restore, soft_delete, update_fields
+from app.records.services import (
+    RecordLifecycle,
+)
 
 
 def _sort_key(name: str) -> str:
@@ -185,31 +187,11 @@ def _organisation_values(
     return values
 
 
-def create_organisation(session: so.Session, data: OrganisationData) -> Organisation:
-    """Create an organisation after checking its country and identifiers."""
-    organisation = Organisation(**_organisation_values(session, data, None))
-    session.add(organisation)
-    audit_create(session, organisation, f"Organisation {organisation.name} created")
-    return organisation
-
-
-def update_organisation(
-    session: so.Session, organisation: Organisation, data: OrganisationData, version: int | None
-) -> dict[str, list[Any]]:
-    """Apply an edit made on the given version; refuse it if the record changed since."""
-    check_version(session, organisation, version, f"Organisation {organisation.name}")
-    values = _organisation_values(session, data, organisation)
-    return update_fields(session, organisation, values, f"Organisation {values['name']} edited")
-
-
-def delete_organisation(session: so.Session, organisation: Organisation) -> None:
-    """Soft-delete an organisation (its grants keep pointing at it; restorable)."""
-    soft_delete(session, organisation, f"Organisation {organisation.name} deleted")
-
-
-def restore_organisation(session: so.Session, organisation: Organisation) -> None:
-    """Restore a soft-deleted organisation."""
-    restore(session, organisation, f"Organisation {organisation.name} restored")
+ORGANISATIONS = RecordLifecycle(
+    Organisation, _organisation_values, lambda organisation: f"Organisation {organisation.name}"
+)
+create_organisation, update_organisation = ORGANISATIONS.create, ORGANISATIONS.update
+delete_organisation, restore_organisation = ORGANISATIONS.delete, ORGANISATIONS.restore
 
 
 def _person_values(session: so.Session, data: PersonData, person: Person | None) -> dict[str, Any]:
@@ -248,33 +230,6 @@ def _person_values(session: so.Session, data: PersonData, person: Person | None)
     return values
 
 
-def _person_label(values: dict[str, Any]) -> str:
-    return f"{values['given_names']} {values['family_name']}".strip()
-
-
-def create_person(session: so.Session, data: PersonData) -> Person:
-    """Create a person after checking the ORCID (checksum and uniqueness) and affiliation."""
-    values = _person_values(session, data, None)
-    person = Person(**values)
-    session.add(person)
-    audit_create(session, person, f"Person {_person_label(values)} created")
-    return person
-
-
-def update_person(
-    session: so.Session, person: Person, data: PersonData, version: int | None
-) -> dict[str, list[Any]]:
-    """Apply an edit made on the given version; refuse it if the record changed since."""
-    check_version(session, person, version, f"Person {person.name}")
-    values = _person_values(session, data, person)
-    return update_fields(session, person, values, f"Person {_person_label(values)} edited")
-
-
-def delete_person(session: so.Session, person: Person) -> None:
-    """Soft-delete a person (grants keep pointing at them; restorable)."""
-    soft_delete(session, person, f"Person {person.name} deleted")
-
-
-def restore_person(session: so.Session, person: Person) -> None:
-    """Restore a soft-deleted person."""
-    restore(session, person, f"Person {person.name} restored")
+PEOPLE = RecordLifecycle(Person, _person_values, lambda person: f"Person {person.name}")
+create_person, update_person = PEOPLE.create, PEOPLE.update
+delete_person, restore_person = PEOPLE.delete, PEOPLE.restore

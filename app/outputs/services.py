@@ -46,7 +46,14 @@ from app.models import (
 )
 from app.records.changes import diff, snapshot
 from app.records.errors import FieldErrors
-from app.records.services import audit_create, check_version, restore, soft_delete, update_fields
+from app.records.services import (
+    audit_create,
+    check_version,
+    hard_delete,
+    restore,
+    soft_delete,
+    update_fields,
+)
 
 # --------------------------------------------------------------------------- input shapes
 
@@ -651,22 +658,9 @@ def confirm_attribution(session: so.Session, attribution: Attribution, user_id: 
     return True
 
 
-def _hard_delete(session: so.Session, entity: Any, summary: str) -> None:
-    """Delete a sub-record, keeping all of it in the audit event."""
-    record(
-        session,
-        AuditAction.DELETE,
-        entity=entity,
-        summary=summary,
-        changes={key: [value, None] for key, value in snapshot(entity).items()},
-    )
-    session.delete(entity)
-    session.flush()
-
-
 def delete_attribution(session: so.Session, attribution: Attribution) -> None:
     """Remove an attribution (kept whole in the audit trail)."""
-    _hard_delete(
+    hard_delete(
         session,
         attribution,
         f"Grant {attribution.grant.reference} no longer credited with output "
@@ -782,7 +776,7 @@ def confirm_link(session: so.Session, link: OutputLink, user_id: int) -> bool:
 
 def delete_link(session: so.Session, link: OutputLink) -> None:
     """Remove a link (kept whole in the audit trail)."""
-    _hard_delete(
+    hard_delete(
         session,
         link,
         f"{describe(link.output)} no longer stands on {describe(link.upstream)}",
@@ -809,7 +803,7 @@ def merge_output(session: so.Session, source: Output, target: Output) -> MergeRe
     target_grants = {a.grant_id for a in target.attributions}
     for attribution in list(source.attributions):
         if attribution.grant_id in target_grants:
-            _hard_delete(session, attribution, f"Duplicate attribution dropped {where}")
+            hard_delete(session, attribution, f"Duplicate attribution dropped {where}")
             result.dropped += 1
         else:
             update_fields(
@@ -827,7 +821,7 @@ def merge_output(session: so.Session, source: Output, target: Output) -> MergeRe
             )
         )
         if down == up or duplicate is not None or upstream_path(session, up, down) is not None:
-            _hard_delete(session, link, f"Self, duplicate or cyclic link dropped {where}")
+            hard_delete(session, link, f"Self, duplicate or cyclic link dropped {where}")
             result.dropped += 1
         else:
             key = "output_id" if is_upstream else "upstream_output_id"

@@ -12,7 +12,11 @@ from app.audit.services import record
 from app.models import AuditAction, Programme, ProgrammeKind, ResearchArea, grant_areas
 from app.records.changes import snapshot
 from app.records.errors import FieldErrors
-from app.records.services import audit_create, check_version, restore, soft_delete, update_fields
+from app.records.services import (
+    RecordLifecycle,
+    audit_create,
+    update_fields,
+)
 
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
@@ -69,31 +73,11 @@ def _programme_values(
     }
 
 
-def create_programme(session: so.Session, data: ProgrammeData) -> Programme:
-    """Create a programme with a unique name."""
-    programme = Programme(**_programme_values(session, data, None))
-    session.add(programme)
-    audit_create(session, programme, f"Programme {programme.name} created")
-    return programme
-
-
-def update_programme(
-    session: so.Session, programme: Programme, data: ProgrammeData, version: int | None
-) -> dict[str, list[Any]]:
-    """Apply an edit made on the given version; refuse it if the programme changed since."""
-    check_version(session, programme, version, f"Programme {programme.name}")
-    values = _programme_values(session, data, programme)
-    return update_fields(session, programme, values, f"Programme {values['name']} edited")
-
-
-def delete_programme(session: so.Session, programme: Programme) -> None:
-    """Soft-delete a programme (its grants keep pointing at it; restorable)."""
-    soft_delete(session, programme, f"Programme {programme.name} deleted")
-
-
-def restore_programme(session: so.Session, programme: Programme) -> None:
-    """Restore a soft-deleted programme."""
-    restore(session, programme, f"Programme {programme.name} restored")
+PROGRAMMES = RecordLifecycle(
+    Programme, _programme_values, lambda programme: f"Programme {programme.name}"
+)
+create_programme, update_programme = PROGRAMMES.create, PROGRAMMES.update
+delete_programme, restore_programme = PROGRAMMES.delete, PROGRAMMES.restore
 
 
 def _area_values(session: so.Session, data: AreaData, area: ResearchArea | None) -> dict[str, Any]:

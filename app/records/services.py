@@ -1,10 +1,11 @@
-"""Soft delete, restore and optimistic locking for any versioned record."""
+"""Soft delete, restore, optimistic locking and audited create/edit for any versioned record."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -66,16 +67,24 @@ def check_version(
 
 
 def update_fields(
-    session: so.Session, entity: Any, values: dict[str, Any], summary: str
+    session: so.Session,
+    entity: Any,
+    values: dict[str, Any],
+    summary: str | Callable[[], str],
 ) -> dict[str, list[Any]]:
-    """Set fields, flush (bumping the version) and audit what changed."""
+    """Set fields, flush (bumping the version) and audit what changed.
+
+    A callable summary is called once the fields are set, so it can name the
+    record as it is now (after a rename, say).
+    """
     before = snapshot(entity)
     for key, value in values.items():
         setattr(entity, key, value)
     changes = diff(before, snapshot(entity))
     if changes:
         session.flush()
-        record(session, AuditAction.UPDATE, entity=entity, summary=summary, changes=changes)
+        text = summary() if callable(summary) else summary
+        record(session, AuditAction.UPDATE, entity=entity, summary=text, changes=changes)
     return changes
 
 
@@ -121,3 +130,58 @@ def restore(session: so.Session, entity: Any, summary: str) -> None:
         summary=summary,
         changes={"deleted_at": [was, None]},
     )
+
+
+def hard_delete(session: so.Session, entity: Any, summary: str) -> None:
+    """Delete a sub-record (no deleted_at); the audit event keeps all of it for restoring."""
+    record(
+        session,
+        AuditAction.DELETE,
+        entity=entity,
+        summary=summary,
+        changes={key: [value, None] for key, value in snapshot(entity).items()},
+    )
+    session.delete(entity)
+    session.flush()
+
+
+M = TypeVar("M")
+D = TypeVar("D")
+
+
+@dataclass(frozen=True)
+class RecordLifecycle(Generic[M, D]):
+    """Create, edit, soft-delete and restore one kind of top-level record, all audited.
+
+    ``values(session, data, record_or_None)`` validates what a user supplied
+    (raising FieldErrors) and returns the columns to set; ``label(record)``
+    names the record in audit summaries and conflict messages.
+    """
+
+    model: Callable[..., M]
+    values: Callable[[so.Session, D, M | None], dict[str, Any]]
+    label: Callable[[M], str]
+
+    def create(self, session: so.Session, data: D) -> M:
+        """Validate and add a record; the audit event holds every field."""
+        entity = self.model(**self.values(session, data, None))
+        session.add(entity)
+        session.flush()  # labels may use the new id
+        audit_create(session, entity, f"{self.label(entity)} created")
+        return entity
+
+    def update(
+        self, session: so.Session, entity: M, data: D, version: int | None
+    ) -> dict[str, list[Any]]:
+        """Apply an edit made on the given version; refuse it if the record changed since."""
+        check_version(session, entity, version, self.label(entity))
+        values = self.values(session, data, entity)
+        return update_fields(session, entity, values, lambda: f"{self.label(entity)} edited")
+
+    def delete(self, session: so.Session, entity: M) -> None:
+        """Soft-delete the record (restorable; what points at it keeps pointing)."""
+        soft_delete(session, entity, f"{self.label(entity)} deleted")
+
+    def restore(self, session: so.Session, entity: M) -> None:
+        """Undo a soft delete."""
+        restore(session, entity, f"{self.label(entity)} restored")
