@@ -27,7 +27,7 @@ from app.models import Donation, Donor, DonorKind, Fund, FundAllocation
 from app.records.forms import options, picked_id
 from app.records.listing import ListParams
 from app.records.routes import add_lifecycle_routes
-from app.records.views import try_edit, try_write
+from app.records.views import FormPage, create_page, edit_page, try_edit, try_write
 from app.visibility import visible_levels
 
 from . import queries, services
@@ -70,6 +70,10 @@ def _flash_form_errors(form: Any) -> None:
 # Funds -------------------------------------------------------------------------------
 
 
+def _fund_url(fund: Fund) -> str:
+    return url_for("funds.detail", fund_id=fund.id)
+
+
 def _load_fund(fund_id: int) -> Fund:
     fund = queries.get_fund(db.session, fund_id)
     if fund is None:
@@ -102,15 +106,18 @@ def index() -> str:
 
 @funds_bp.route("/new", methods=["GET", "POST"])
 @staff_required
-def new() -> str | Response:
+def new() -> FormPage:
     """Create a fund."""
     form = FundForm()
-    if form.validate_on_submit():
-        fund = try_write(form, lambda: services.create_fund(db.session, _fund_data(form)))
-        if fund is not None:
-            flash(f"Fund {fund.name} created.", "success")
-            return redirect(url_for("funds.detail", fund_id=fund.id))
-    return render_template("funds/form.html", form=form, fund=None, changes=[])
+    return create_page(
+        form,
+        lambda: services.create_fund(db.session, _fund_data(form)),
+        message=lambda fund: f"Fund {fund.name} created.",
+        then=_fund_url,
+        render=lambda changes: render_template(
+            "funds/form.html", form=form, fund=None, changes=changes
+        ),
+    )
 
 
 @funds_bp.route("/<int:fund_id>")
@@ -131,24 +138,20 @@ def detail(fund_id: int) -> str:
 
 @funds_bp.route("/<int:fund_id>/edit", methods=["GET", "POST"])
 @staff_required
-def edit(fund_id: int) -> tuple[str, int] | str | Response:
+def edit(fund_id: int) -> FormPage:
     """Edit a fund; a save based on an outdated version is refused."""
     fund = _load_fund(fund_id)
     form = FundForm(obj=fund)
-    if request.method == "GET":
-        form.version.data = fund.version
-    if form.validate_on_submit():
-        saved, conflict = try_edit(
-            form,
-            fund,
-            lambda: services.update_fund(db.session, fund, _fund_data(form), form.version.data),
-        )
-        if saved:
-            flash(f"Fund {fund.name} saved.", "success")
-            return redirect(url_for("funds.detail", fund_id=fund.id))
-        if conflict is not None:
-            return render_template("funds/form.html", form=form, fund=fund, changes=conflict), 409
-    return render_template("funds/form.html", form=form, fund=fund, changes=[])
+    return edit_page(
+        form,
+        fund,
+        lambda: services.update_fund(db.session, fund, _fund_data(form), form.version.data),
+        message=lambda fund: f"Fund {fund.name} saved.",
+        then=_fund_url,
+        render=lambda changes: render_template(
+            "funds/form.html", form=form, fund=fund, changes=changes
+        ),
+    )
 
 
 add_lifecycle_routes(
@@ -205,6 +208,10 @@ def delete_allocation(fund_id: int, allocation_id: int) -> Response:
 # Donors ------------------------------------------------------------------------------
 
 
+def _donor_url(donor: Donor) -> str:
+    return url_for("donors.detail", donor_id=donor.id)
+
+
 def _load_donor(donor_id: int) -> Donor:
     donor = queries.get_donor(db.session, donor_id)
     if donor is None:
@@ -247,15 +254,18 @@ def lookup() -> Response:
 
 @donors_bp.route("/new", methods=["GET", "POST"], endpoint="new")
 @staff_required
-def donors_new() -> str | Response:
+def donors_new() -> FormPage:
     """Create a donor."""
     form = DonorForm()
-    if form.validate_on_submit():
-        donor = try_write(form, lambda: services.create_donor(db.session, _donor_data(form)))
-        if donor is not None:
-            flash("Donor created.", "success")
-            return redirect(url_for("donors.detail", donor_id=donor.id))
-    return render_template("donors/form.html", form=form, donor=None, changes=[])
+    return create_page(
+        form,
+        lambda: services.create_donor(db.session, _donor_data(form)),
+        message=lambda donor: "Donor created.",
+        then=_donor_url,
+        render=lambda changes: render_template(
+            "donors/form.html", form=form, donor=None, changes=changes
+        ),
+    )
 
 
 @donors_bp.route("/<int:donor_id>", endpoint="detail")
@@ -274,26 +284,20 @@ def donors_detail(donor_id: int) -> str:
 
 @donors_bp.route("/<int:donor_id>/edit", methods=["GET", "POST"], endpoint="edit")
 @staff_required
-def donors_edit(donor_id: int) -> tuple[str, int] | str | Response:
+def donors_edit(donor_id: int) -> FormPage:
     """Edit a donor; a save based on an outdated version is refused."""
     donor = _load_donor(donor_id)
     form = DonorForm(obj=donor)
-    if request.method == "GET":
-        form.version.data = donor.version
-    if form.validate_on_submit():
-        saved, conflict = try_edit(
-            form,
-            donor,
-            lambda: services.update_donor(db.session, donor, _donor_data(form), form.version.data),
-        )
-        if saved:
-            flash("Donor saved.", "success")
-            return redirect(url_for("donors.detail", donor_id=donor.id))
-        if conflict is not None:
-            return render_template(
-                "donors/form.html", form=form, donor=donor, changes=conflict
-            ), 409
-    return render_template("donors/form.html", form=form, donor=donor, changes=[])
+    return edit_page(
+        form,
+        donor,
+        lambda: services.update_donor(db.session, donor, _donor_data(form), form.version.data),
+        message=lambda donor: "Donor saved.",
+        then=_donor_url,
+        render=lambda changes: render_template(
+            "donors/form.html", form=form, donor=donor, changes=changes
+        ),
+    )
 
 
 # Donor names may be hidden from trustees, so the history page below is the feature's own.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -16,7 +16,7 @@ from app.models import Organisation, OrganisationKind, Person
 from app.records.forms import options, picked_id
 from app.records.listing import ListParams
 from app.records.routes import add_lifecycle_routes
-from app.records.views import try_edit, try_write
+from app.records.views import create_page, edit_page
 from app.visibility import visible_levels
 
 from . import queries, services
@@ -81,6 +81,14 @@ def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
     )
 
 
+def _organisation_url(organisation: Organisation) -> str:
+    return url_for("organisations.detail", organisation_id=organisation.id)
+
+
+def _person_url(person: Person) -> str:
+    return url_for("people.detail", person_id=person.id)
+
+
 def _organisation_page(
     form: OrganisationForm,
     organisation: Organisation | None,
@@ -121,17 +129,15 @@ def new() -> Page:
     """Create an organisation."""
     form = _organisation_form()
     others: dict[str, services.Other] = {}
-    if form.validate_on_submit():
-        organisation = try_write(
-            form,
-            _noting_others(
-                others, lambda: services.create_organisation(db.session, _organisation_data(form))
-            ),
-        )
-        if organisation is not None:
-            flash(f"Organisation {organisation.name} created.", "success")
-            return redirect(url_for("organisations.detail", organisation_id=organisation.id))
-    return _organisation_page(form, None, others)
+    return create_page(
+        form,
+        _noting_others(
+            others, lambda: services.create_organisation(db.session, _organisation_data(form))
+        ),
+        message=lambda organisation: f"Organisation {organisation.name} created.",
+        then=_organisation_url,
+        render=lambda changes: _organisation_page(form, None, others, changes),
+    )
 
 
 @bp.route("/<int:organisation_id>")
@@ -157,23 +163,19 @@ def edit(organisation_id: int) -> Page:
     organisation = _load_organisation(organisation_id)
     form = _organisation_form(organisation)
     others: dict[str, services.Other] = {}
-    if form.validate_on_submit():
-        saved, conflict = try_edit(
-            form,
-            organisation,
-            _noting_others(
-                others,
-                lambda: services.update_organisation(
-                    db.session, organisation, _organisation_data(form), form.version.data
-                ),
+    return edit_page(
+        form,
+        organisation,
+        _noting_others(
+            others,
+            lambda: services.update_organisation(
+                db.session, organisation, _organisation_data(form), form.version.data
             ),
-        )
-        if saved:
-            flash(f"Organisation {organisation.name} saved.", "success")
-            return redirect(url_for("organisations.detail", organisation_id=organisation.id))
-        if conflict is not None:
-            return _organisation_page(form, organisation, others, conflict), 409
-    return _organisation_page(form, organisation, others)
+        ),
+        message=lambda organisation: f"Organisation {organisation.name} saved.",
+        then=_organisation_url,
+        render=lambda changes: _organisation_page(form, organisation, others, changes),
+    )
 
 
 add_lifecycle_routes(
@@ -250,15 +252,13 @@ def new_person() -> Page:
     """Create a person."""
     form = _person_form()
     others: dict[str, services.Other] = {}
-    if form.validate_on_submit():
-        person = try_write(
-            form,
-            _noting_others(others, lambda: services.create_person(db.session, _person_data(form))),
-        )
-        if person is not None:
-            flash(f"{person.name} added.", "success")
-            return redirect(url_for("people.detail", person_id=person.id))
-    return _person_page(form, None, others)
+    return create_page(
+        form,
+        _noting_others(others, lambda: services.create_person(db.session, _person_data(form))),
+        message=lambda person: f"{person.name} added.",
+        then=_person_url,
+        render=lambda changes: _person_page(form, None, others, changes),
+    )
 
 
 @people_bp.route("/<int:person_id>", endpoint="detail")
@@ -280,23 +280,19 @@ def edit_person(person_id: int) -> Page:
     person = _load_person(person_id)
     form = _person_form(person)
     others: dict[str, services.Other] = {}
-    if form.validate_on_submit():
-        saved, conflict = try_edit(
-            form,
-            person,
-            _noting_others(
-                others,
-                lambda: services.update_person(
-                    db.session, person, _person_data(form), form.version.data
-                ),
+    return edit_page(
+        form,
+        person,
+        _noting_others(
+            others,
+            lambda: services.update_person(
+                db.session, person, _person_data(form), form.version.data
             ),
-        )
-        if saved:
-            flash(f"{person.name} saved.", "success")
-            return redirect(url_for("people.detail", person_id=person.id))
-        if conflict is not None:
-            return _person_page(form, person, others, conflict), 409
-    return _person_page(form, person, others)
+        ),
+        message=lambda person: f"{person.name} saved.",
+        then=_person_url,
+        render=lambda changes: _person_page(form, person, others, changes),
+    )
 
 
 add_lifecycle_routes(

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Programme, ProgrammeKind, ResearchArea
 from app.records.listing import ListParams
 from app.records.routes import add_lifecycle_routes
-from app.records.views import try_edit, try_write
+from app.records.views import create_page, edit_page, try_write
 from app.visibility import visible_levels
 
 from . import queries, services
@@ -51,6 +51,10 @@ def _programme_data(form: ProgrammeForm) -> services.ProgrammeData:
     )
 
 
+def _programme_url(programme: Programme) -> str:
+    return url_for("programmes.detail", programme_id=programme.id)
+
+
 def _programme_page(
     form: ProgrammeForm, programme: Programme | None, changes: Sequence[object] = ()
 ) -> str:
@@ -83,14 +87,13 @@ def index() -> str:
 def new() -> Page:
     """Create a programme."""
     form = _programme_form()
-    if form.validate_on_submit():
-        programme = try_write(
-            form, lambda: services.create_programme(db.session, _programme_data(form))
-        )
-        if programme is not None:
-            flash(f"Programme {programme.name} created.", "success")
-            return redirect(url_for("programmes.detail", programme_id=programme.id))
-    return _programme_page(form, None)
+    return create_page(
+        form,
+        lambda: services.create_programme(db.session, _programme_data(form)),
+        message=lambda programme: f"Programme {programme.name} created.",
+        then=_programme_url,
+        render=lambda changes: _programme_page(form, None, changes),
+    )
 
 
 @bp.route("/<int:programme_id>")
@@ -116,20 +119,16 @@ def edit(programme_id: int) -> Page:
     """Edit a programme; a save based on an outdated version is refused."""
     programme = _load_programme(programme_id)
     form = _programme_form(programme)
-    if form.validate_on_submit():
-        saved, conflict = try_edit(
-            form,
-            programme,
-            lambda: services.update_programme(
-                db.session, programme, _programme_data(form), form.version.data
-            ),
-        )
-        if saved:
-            flash(f"Programme {programme.name} saved.", "success")
-            return redirect(url_for("programmes.detail", programme_id=programme.id))
-        if conflict is not None:
-            return _programme_page(form, programme, conflict), 409
-    return _programme_page(form, programme)
+    return edit_page(
+        form,
+        programme,
+        lambda: services.update_programme(
+            db.session, programme, _programme_data(form), form.version.data
+        ),
+        message=lambda programme: f"Programme {programme.name} saved.",
+        then=_programme_url,
+        render=lambda changes: _programme_page(form, programme, changes),
+    )
 
 
 add_lifecycle_routes(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from flask import flash
+from flask import flash, redirect, request
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
 
 from app.extensions import db
 
@@ -14,6 +15,8 @@ from .errors import FieldErrors, apply_to_form
 from .services import Change, StaleEdit, changes_since
 
 T = TypeVar("T")
+# What a form view returns: the page, the page with a status (409), or a redirect.
+FormPage = str | tuple[str, int] | Response
 
 
 def try_write(form: Any, action: Callable[[], T]) -> T | None:
@@ -55,3 +58,50 @@ def try_edit(form: Any, entity: Any, action: Callable[[], Any]) -> tuple[bool, l
         apply_to_form(form, error)
         return False, None
     return True, None
+
+
+def create_page(
+    form: Any,
+    create: Callable[[], T | None],
+    *,
+    message: Callable[[T], str],
+    then: Callable[[T], str],
+    render: Callable[[Sequence[Change]], str],
+) -> FormPage:
+    """The body of a "new record" view: on a valid POST create, flash and redirect, else render.
+
+    ``create`` calls the service; ``then`` gives the URL to go to afterwards;
+    ``render(changes)`` renders the form page (changes are always empty here).
+    """
+    if form.validate_on_submit():
+        entity = try_write(form, create)
+        if entity is not None:
+            flash(message(entity), "success")
+            return redirect(then(entity))
+    return render(())
+
+
+def edit_page(
+    form: Any,
+    entity: T,
+    update: Callable[[], Any],
+    *,
+    message: Callable[[T], str],
+    then: Callable[[T], str],
+    render: Callable[[Sequence[Change]], str],
+) -> FormPage:
+    """The body of an edit view: save and redirect, or show the form again.
+
+    A save based on an outdated version re-renders with status 409 and the
+    changes made meanwhile, so the user can review them and save deliberately.
+    """
+    if request.method == "GET" and getattr(form, "version", None) is not None:
+        form.version.data = entity.version  # type: ignore[attr-defined]
+    if form.validate_on_submit():
+        saved, conflict = try_edit(form, entity, update)
+        if saved:
+            flash(message(entity), "success")
+            return redirect(then(entity))
+        if conflict is not None:
+            return render(conflict), 409
+    return render(())
