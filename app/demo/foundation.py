@@ -1386,7 +1386,7 @@ class _Demo:
                 elif kind is ProgrammeKind.PILOT:
                     title = f"Pilot study of {subject}"
                 else:
-                    frames = GRANT_FRAMES
+                    frames: tuple[str, ...] = GRANT_FRAMES
                     if "MS" not in subject.split():
                         frames += GRANT_FRAMES_IN_MS
                     title = rng.choice(frames).format(s=subject, S=_cap(subject))

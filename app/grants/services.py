@@ -115,7 +115,7 @@ def _continues(session: so.Session, grant_id: int, ancestor_id: int) -> bool:
             chain, Grant.id == chain.c.previous_grant_id
         )
     )
-    return session.scalar(sa.select(sa.func.count()).where(chain.c.id == ancestor_id)) > 0
+    return bool(session.scalar(sa.select(sa.func.count()).where(chain.c.id == ancestor_id)))
 
 
 def _values(session: so.Session, data: GrantData) -> dict[str, Any]:

@@ -20,7 +20,9 @@ class Option:
     label: str
 
 
-def _ilike(column: sa.ColumnElement[str], text: str) -> sa.ColumnElement[bool]:
+def _ilike(
+    column: sa.ColumnElement[str] | so.QueryableAttribute[str], text: str
+) -> sa.ColumnElement[bool]:
     return sa.func.lower(column).like(like_pattern(text.lower()), escape="\\")
 
 
@@ -100,10 +102,13 @@ def label_for(session: so.Session, kind: str, record_id: int | None) -> str:
     """The label a picker shows for an already chosen record."""
     if record_id is None:
         return ""
-    model = {"organisations": Organisation, "people": Person, "grants": Grant, "outputs": Output}[
-        kind
-    ]
-    record = session.get(model, record_id)
+    models: dict[str, type[Organisation | Person | Grant | Output]] = {
+        "organisations": Organisation,
+        "people": Person,
+        "grants": Grant,
+        "outputs": Output,
+    }
+    record = session.get(models[kind], record_id)
     if record is None:
         return ""
     if isinstance(record, Organisation):
@@ -112,4 +117,5 @@ def label_for(session: so.Session, kind: str, record_id: int | None) -> str:
         return record.name
     if isinstance(record, Grant):
         return f"{record.reference} · {record.title}"
+    assert isinstance(record, Output)
     return f"#{record.id} {record.title}"
