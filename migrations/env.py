@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from alembic import context
 
@@ -56,18 +57,39 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _sqlite_foreign_keys(connection: Any, on: bool) -> None:
+    """Switch SQLite's foreign-key enforcement (a no-op inside a transaction)."""
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys = {int(on)}")
+
+
+def _run(connection: Any) -> None:
+    # SQLite cannot ALTER most things; batch mode rebuilds the table instead,
+    # dropping the old one. With foreign keys enforced, that DROP deletes (or
+    # nulls) every row pointing at the table: a rebuilt research_areas would
+    # empty grant_areas. SQLite's own recipe: enforcement off while the schema
+    # changes, then a foreign_key_check before it goes back on.
+    sqlite = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if sqlite:
+        _sqlite_foreign_keys(connection, on=False)
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
-        # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,
         transaction_per_migration=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"Migrating broke foreign keys: {broken[:5]}")
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
 
 
 if os.environ.get("ALEMBIC_OFFLINE") or context.is_offline_mode():

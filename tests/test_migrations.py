@@ -115,3 +115,39 @@ def test_cli_upgrade_and_check(empty_database_url: str, monkeypatch: pytest.Monk
     check = runner.invoke(main, ["db", "check"])
     assert check.exit_code == 0, check.output
     assert "agree" in check.output
+
+
+def _row_counts(url: str) -> dict[str, int]:
+    engine = create_configured_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        tables = sa.inspect(connection).get_table_names()
+        counts = {
+            table: connection.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+            for table in tables
+        }
+    engine.dispose()
+    return counts
+
+
+def test_rebuilding_tables_keeps_the_rows_that_point_at_them(empty_database_url: str) -> None:
+    """Down past and up through the revisions that rebuild users and research_areas on SQLite."""
+    from app import create_app
+
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "head")
+    app = create_app({"DATABASE_URL": empty_database_url, "SECRET_KEY": "test"})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        args=["users", "create", "keeper@example.org", "--role", "staff", "--password-stdin"],
+        input="correct horse battery staple\n",
+    )
+    assert result.exit_code == 0, result.output
+    before = _row_counts(empty_database_url)
+    assert before["grant_areas"] > 0 and before["users"] == 1
+
+    command.downgrade(config, "6f37c2d9bb1c")  # before research_areas and users gained versions
+    command.upgrade(config, "head")
+
+    assert _row_counts(empty_database_url) == before
