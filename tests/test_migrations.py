@@ -132,6 +132,7 @@ def _row_counts(url: str) -> dict[str, int]:
 def test_rebuilding_tables_keeps_the_rows_that_point_at_them(empty_database_url: str) -> None:
     """Down past and up through the revisions that rebuild users and research_areas on SQLite."""
     from app import create_app
+    from app.extensions import db
 
     config = alembic_config(empty_database_url)
     command.upgrade(config, "head")
@@ -144,6 +145,9 @@ def test_rebuilding_tables_keeps_the_rows_that_point_at_them(empty_database_url:
         input="correct horse battery staple\n",
     )
     assert result.exit_code == 0, result.output
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()  # its pooled connections would hold the database open
     before = _row_counts(empty_database_url)
     assert before["grant_areas"] > 0 and before["users"] == 1
 
