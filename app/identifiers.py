@@ -556,7 +556,9 @@ def is_valid_codice_fiscale(value: str) -> bool:
 # --------------------------------------------------------------------------- 360Giving org-id
 
 _ORG_ID_EXPECTED = "XX-SCHEME-identifier, e.g. GB-CHC-1234567"
-_ORG_ID_RE = re.compile(r"([A-Za-z]{2})-([A-Za-z0-9]+)-(\S+)")
+# Country code and list, or 360G and a publisher prefix: 360Giving's own ids for
+# organisations without a registered number (360G-ALWF-1234).
+_ORG_ID_RE = re.compile(r"([A-Za-z]{2}|360[Gg])-([A-Za-z0-9]+)-(\S+)")
 
 
 def normalise_org_id(value: str) -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.models import AuditAction, AuditEvent, Grant, Payment, ResearchArea, Role
+from app.grants.services import GrantData, create_grant, update_grant
+from app.models import AuditAction, AuditEvent, Grant, GrantStatus, Payment, ResearchArea, Role
+from app.records.errors import FieldErrors
 
 from . import factories as f
 
@@ -293,3 +296,27 @@ def test_grant_page_shows_trials_downstream(client, logged_in, session) -> None:
     session.commit()
     page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
     assert "Clinical trials downstream (1)" in page and "DEMO-1" in page
+
+
+def test_a_grant_keeps_its_currency_without_a_euro_rate(session) -> None:
+    """An imported grant in pounds (no rate) stays editable; a new one in pounds is refused."""
+    grant = f.grant(session, currency="GBP", amount_awarded=Decimal("15000.00"), amount_eur=None)
+
+    def data(reference: str, currency: str) -> GrantData:
+        return GrantData(
+            reference=reference,
+            title="Renamed after import",
+            host_organisation_id=grant.host_organisation_id,
+            status=GrantStatus.ACTIVE,
+            award_date=grant.award_date,
+            amount_awarded=Decimal("15000.00"),
+            currency=currency,
+        )
+
+    update_grant(session, grant, data(grant.reference, "GBP"), grant.version)
+    assert (grant.title, grant.currency, grant.amount_eur) == ("Renamed after import", "GBP", None)
+    with pytest.raises(FieldErrors) as refused:
+        create_grant(session, data("NEW-GBP-1", "GBP"))
+    assert "No exchange rate is known for GBP" in str(refused.value.errors)
+    with pytest.raises(FieldErrors):
+        update_grant(session, grant, data(grant.reference, "USD"), grant.version)

@@ -598,6 +598,8 @@ def test_changing_one_character_of_a_personal_codice_fiscale_invalidates_it(inde
         ("it-cf-80057930150", "IT-CF-80057930150"),
         ("IT-CF-80209930587", "IT-CF-80209930587"),
         ("IT-CF-rssmra85t10a562s", "IT-CF-RSSMRA85T10A562S"),
+        ("360G-ALWF-org-1234", "360G-ALWF-org-1234"),
+        ("360g-alwf-X1", "360G-ALWF-X1"),
     ],
 )
 def test_normalise_org_id(value: str, expected: str) -> None:
@@ -608,7 +610,17 @@ def test_normalise_org_id(value: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["GB-CHC", "GB--123", "G-CHC-1", "12-CHC-1", "GB-CH C-1", "IT-CF-80057930151", "IT-CF-123"],
+    [
+        "GB-CHC",
+        "GB--123",
+        "G-CHC-1",
+        "12-CHC-1",
+        "GB-CH C-1",
+        "IT-CF-80057930151",
+        "IT-CF-123",
+        "360G-ALWF",
+        "360X-ALWF-1",
+    ],
 )
 def test_invalid_org_id(value: str) -> None:
     assert not is_valid_org_id(value)

@@ -31,7 +31,7 @@ class CheckboxListField(SelectMultipleField):
 
 class GrantForm(FlaskForm):
     version = VersionField()
-    reference = StringField("Reference", [DataRequired(), Length(max=40), no_control_characters])
+    reference = StringField("Reference", [DataRequired(), Length(max=120), no_control_characters])
     title = StringField("Title", [DataRequired(), Length(max=500), no_control_characters])
     summary = TextAreaField("Summary", [Optional(), Length(max=20_000), no_control_characters])
     programme_id = SelectField("Programme", coerce=optional_int, validate_choice=False)

@@ -84,7 +84,10 @@ def _validate(session: so.Session, data: GrantData, grant: Grant | None) -> None
             errors["amount_awarded"] = "The amount cannot be negative."
         elif data.amount_awarded != data.amount_awarded.quantize(Decimal("0.01")):
             errors["amount_awarded"] = "Use at most two decimals."
-    if data.currency not in known_currencies(session):
+    # A grant keeps the currency it came with (a 360Giving import in pounds, say)
+    # even without a euro rate; its euro amount then stays empty.
+    kept = grant is not None and data.currency == grant.currency
+    if not kept and data.currency not in known_currencies(session):
         errors["currency"] = f"No exchange rate is known for {data.currency}."
     if data.start_date and data.end_date and data.end_date < data.start_date:
         errors["end_date"] = "The end date is before the start date."

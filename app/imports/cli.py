@@ -1,4 +1,4 @@
-"""`grantpath import grants|outputs|links|donations|priceindex FILE [--dry-run]`."""
+"""`grantpath import grants|outputs|links|donations|priceindex|360giving FILE [--dry-run]`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .services import KINDS, counts_text, run_import
 
 @click.group("import")
 def import_cli() -> None:
-    """Import records from CSV or XLSX files (all or nothing; see --dry-run)."""
+    """Import records from CSV or XLSX files, or 360Giving JSON (all or nothing; see --dry-run)."""
 
 
 def _actor() -> str:
@@ -28,7 +28,7 @@ def _actor() -> str:
 
 
 def _command(kind: str) -> click.Command:
-    @click.command(kind, help=f"{KINDS[kind].label} from a CSV or XLSX file. {KINDS[kind].help}")
+    @click.command(kind, help=f"{KINDS[kind].label} from {KINDS[kind].formats}. {KINDS[kind].help}")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
     @with_appcontext

@@ -15,4 +15,6 @@ class UploadForm(FlaskForm):
     kind = SelectField(
         "What the file holds", choices=options((kind.name, kind.label) for kind in KINDS.values())
     )
-    file = FileField("CSV or Excel (.xlsx) file", [FileRequired("Choose a file to import.")])
+    file = FileField(
+        "CSV, Excel (.xlsx) or 360Giving JSON file", [FileRequired("Choose a file to import.")]
+    )

@@ -46,7 +46,7 @@ COLUMNS = (
         "reference",
         True,
         ("ref", "grant reference", "grant ref", "grant id"),
-        "Unique grant reference (at most 40 characters): the key for updates.",
+        "Unique grant reference (at most 120 characters): the key for updates.",
         "FM-2004-017",
     ),
     Column(
@@ -519,7 +519,7 @@ class GrantImport:
 
 def _reference(text: str) -> str | None:
     refuse_formula(text)
-    value = clean_text(text, 40)
+    value = clean_text(text, 120)
     if value is not None and ("\n" in value or "\r" in value):
         raise CellError("a reference is one line")
     return value

@@ -8,6 +8,7 @@ file but the ImportRun and its IMPORT audit event.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -21,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from app.audit.services import record
+from app.giving360 import columns as giving360_columns
+from app.giving360 import services as giving360_services
 from app.models import AuditAction, AuditEvent, ImportRun, ImportStatus, User, utcnow
 
 from . import donations, grants, links, outputs, priceindex
@@ -31,6 +34,7 @@ from .parsing import FileProblem, read_table
 log = logging.getLogger(__name__)
 
 Importer = Callable[[so.Session, Header, Any, Outcome, ImportContext], None]
+FileImporter = Callable[[so.Session, bytes, str, Outcome, ImportContext], None]
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,11 @@ class Kind:
     name: str
     label: str
     columns: tuple[Column, ...]
-    run: Importer
+    run: Importer | None
     help: str
+    # Kinds that read the bytes themselves (360Giving: JSON as well as CSV/XLSX).
+    read_file: FileImporter | None = None
+    formats: str = "a CSV or XLSX file"
 
 
 KINDS: dict[str, Kind] = {
@@ -82,6 +89,15 @@ KINDS: dict[str, Kind] = {
             priceindex.COLUMNS,
             priceindex.import_price_index,
             "One row per year: the consumer-price index for real-terms figures.",
+        ),
+        Kind(
+            "360giving",
+            "360Giving",
+            giving360_columns.COLUMNS,
+            None,
+            giving360_columns.HELP,
+            read_file=giving360_services.import_360giving,
+            formats="a JSON package, or a CSV or XLSX file with the standard's column titles",
         ),
     )
 }
@@ -125,10 +141,16 @@ def run_import(
         label=f"import of {filename}",
     )
     try:
-        table = read_table(data, filename)
-        header = Header(table.headers, spec.columns, outcome)
-        if outcome.ok:
-            _in_savepoint(session, spec, header, table.rows, outcome, context, actor, dry_run)
+        if spec.read_file is not None:
+            work = functools.partial(spec.read_file, session, data, filename, outcome, context)
+            _in_savepoint(session, work, outcome, context, actor, dry_run)
+        else:
+            assert spec.run is not None
+            table = read_table(data, filename)
+            header = Header(table.headers, spec.columns, outcome)
+            if outcome.ok:
+                work = functools.partial(spec.run, session, header, table.rows, outcome, context)
+                _in_savepoint(session, work, outcome, context, actor, dry_run)
     except FileProblem as problem:
         outcome.error(None, None, None, str(problem))
     except Exception as error:  # a bug or a database failure: nothing of the file is kept
@@ -147,9 +169,7 @@ def run_import(
 
 def _in_savepoint(
     session: so.Session,
-    spec: Kind,
-    header: Header,
-    rows: Any,
+    work: Callable[[], None],
     outcome: Outcome,
     context: ImportContext,
     actor: str | None,
@@ -158,7 +178,7 @@ def _in_savepoint(
     last_event = session.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0
     savepoint = session.begin_nested()
     try:
-        spec.run(session, header, rows, outcome, context)
+        work()
         if actor is not None and outcome.ok and not dry_run:
             _name_actor(session, last_event, context)
     except BaseException:

@@ -100,7 +100,7 @@ class Grant(TimestampMixin, VersionedMixin, SoftDeleteMixin, Base):
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    reference: so.Mapped[str] = so.mapped_column(sa.String(40), unique=True)
+    reference: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
     title: so.Mapped[str] = so.mapped_column(sa.String(500))
     summary: so.Mapped[str | None] = so.mapped_column(sa.Text)
     programme_id: so.Mapped[int | None] = so.mapped_column(
