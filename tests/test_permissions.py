@@ -58,6 +58,14 @@ def test_every_route_for_every_role(app: Flask, make_user, role: Role | None) ->
         assert response.status_code < 500, where
         if level == "public":
             assert response.status_code != 403, where
+        elif level == "api":
+            # The JSON API never redirects to the log-in page: 401 with a challenge.
+            if role is None:
+                assert response.status_code == 401, where
+                assert response.headers["WWW-Authenticate"].startswith("Bearer"), where
+                assert "error" in response.get_json(), where
+            else:
+                assert response.status_code in (200, 404), where
         elif role is None:
             assert response.status_code == 302, where
             assert "/login?next=" in response.headers["Location"], where

@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this feature's blueprints."""
+    from . import tokens  # noqa: F401  (adds the API token pages to bp)
     from .views import bp
 
     app.register_blueprint(bp)

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.extensions import csrf
+
 
 def init_app(app: Flask) -> None:
-    """Nothing registered yet."""
+    """Register the API blueprint (its JSON error handlers come with it)."""
+    from .views import bp, routing_error
+
+    app.before_request(routing_error)
+    # Nothing under /api/v1 changes anything, and tokens are not cookies: no CSRF to guard.
+    csrf.exempt(bp)
+    app.register_blueprint(bp)

@@ -1,5 +1,6 @@
 """The domain model. Import models from here: ``from app.models import Grant``."""
 
+from .api import ApiToken as ApiToken
 from .audit import AuditEvent, ImportRun
 from .base import Base, utcnow
 from .enums import (
