@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app
 
-.PHONY: run test lint check bench clean system-deps venv
+.PHONY: run test lint check bench audit clean system-deps venv
 
 # Debian packages the app and its tests need (WeasyPrint's Pango, pdftoppm for
 # looking at PDFs, Chromium for the browser tests; Playwright's own browser
@@ -54,6 +54,20 @@ check: lint test
 # Benchmarks against the quality bars (DESIGN.md section 6); not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
+
+# Known vulnerabilities in the installed packages (pip-audit, PyPI's advisory data).
+# Needs internet, so it is not part of `make check` or CI; run it before a release
+# and on a schedule. pip-audit lives in a venv of its own, so that its dependencies
+# neither change the app's nor join what is audited; it reads the exact versions
+# installed in .venv (pip freeze) and resolves nothing. AUDIT_ARGS passes options,
+# e.g. AUDIT_ARGS="--ignore-vuln GHSA-..." for an advisory that was assessed.
+AUDIT_VENV := $(VENV)/audit-tool
+audit: $(STAMP)
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(BIN)/python -m venv $(AUDIT_VENV) && \
+	  $(AUDIT_VENV)/bin/python -m pip install -q pip-audit; }
+	$(BIN)/python -m pip freeze --all --exclude-editable > $(VENV)/audit-requirements.txt
+	$(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+	  -r $(VENV)/audit-requirements.txt $(AUDIT_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts

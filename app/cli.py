@@ -14,13 +14,14 @@ def register_commands(app: Flask) -> None:
     from .exports.cli import export_cli
     from .imports.cli import import_cli
     from .lineage.cli import lineage_command
+    from .maintenance.cli import backup_command, restore_command
     from .migrate import db_cli
     from .portfolio.cli import priceindex_cli
     from .reports.cli import report_cli
     from .serve import serve_command
 
     commands = (db_cli, users_cli, demo_cli, export_cli, import_cli, lineage_command,
-                priceindex_cli, report_cli, serve_command)
+                priceindex_cli, report_cli, serve_command, backup_command, restore_command)
     for group in commands:
         app.cli.add_command(group)
 

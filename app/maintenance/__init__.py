@@ -1,0 +1,1 @@
+"""Operating the database: `grantpath backup FILE` and `grantpath restore FILE` (no pages)."""
