@@ -92,6 +92,7 @@ def reset_password(session: so.Session, user: User, password: str) -> User:
     """Set a new password; the audit says it was reset, never what to."""
     _check_password(password)
     user.password_hash = hash_password(password)
+    user.end_sessions()  # whoever knew the old password is logged out
     session.flush()
     record(session, AuditAction.UPDATE, entity=user, summary=f"Password of {user.email} reset")
     return user

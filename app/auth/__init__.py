@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import Flask
 
 from app.extensions import db, login_manager
@@ -9,9 +11,15 @@ from app.models import User
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_id: str) -> User | None:
+    """The active user a cookie names, if its session token is still the user's."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active:
+        return None
+    return user if hmac.compare_digest(token, user.session_token) else None
 
 
 def init_app(app: Flask) -> None:

@@ -52,6 +52,7 @@ def logout() -> Response:
     """Log the user out."""
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     record(db.session, AuditAction.LOGOUT, entity=user, user=user, summary="Logged out")
+    user.end_sessions()  # a copy of the cookie must not outlive the log-out
     db.session.commit()
     logout_user()
     session.clear()

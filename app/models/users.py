@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -10,6 +11,11 @@ from sqlalchemy import orm as so
 
 from .base import Base, TimestampMixin, VersionedMixin, str_enum
 from .enums import Role
+
+
+def new_session_token() -> str:
+    """A random token for User.session_token."""
+    return secrets.token_urlsafe(32)
 
 
 class User(UserMixin, TimestampMixin, VersionedMixin, Base):
@@ -26,6 +32,17 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Base):
     failed_login_count: so.Mapped[int] = so.mapped_column(default=0)
     locked_until: so.Mapped[datetime | None]
     last_login_at: so.Mapped[datetime | None]
+    # Part of the id in the signed session cookie: a new token (log-out, password
+    # reset) makes every cookie issued before it worthless.
+    session_token: so.Mapped[str] = so.mapped_column(sa.String(64), default=new_session_token)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and remember cookies."""
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Invalidate every session and remember cookie of this user, on every device."""
+        self.session_token = new_session_token()
 
     @property
     def is_staff(self) -> bool:

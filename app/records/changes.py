@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 # Never copied into the audit trail.
-SECRET_FIELDS = {"password_hash"}
+SECRET_FIELDS = {"password_hash", "session_token"}
 BOOKKEEPING_FIELDS = {"created_at", "updated_at", "version"}
 
 
