@@ -53,7 +53,7 @@ def test_login_starts_a_fresh_session(app: Flask, client, make_user) -> None:
     assert after != before
     with client.session_transaction() as fresh:
         assert "planted" not in fresh
-        assert fresh["_user_id"] == str(user.id)
+        assert fresh["_user_id"] == user.get_id()
     # Whoever planted the first cookie holds an anonymous session still.
     attacker = app.test_client()
     attacker.set_cookie("session", before)
@@ -88,7 +88,7 @@ def test_a_password_reset_logs_the_user_out_everywhere(
     user = make_user(Role.TRUSTEE)
     assert _login(client, user.email).status_code == 302
     assert client.get("/").status_code == 200
-    reset_password(session, user, "a brand new long passphrase")
+    reset_password(session, session.get(User, user.id), "a brand new long passphrase")
     session.commit()
     assert client.get("/").status_code == 302
     events = session.scalars(sa.select(AuditEvent).where(AuditEvent.entity_id == user.id)).all()
