@@ -6,15 +6,36 @@ from importlib import import_module
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .db import configure_engine
 from .extensions import csrf, db, login_manager
 
 # Each feature package has init_app(app); order matters only for error handlers.
 FEATURES = (
-    "templating", "security", "errors", "records", "auth", "dashboard", "portfolio", "lookup",
-    "grants", "outputs", "pathways", "organisations", "programmes", "funds", "admin", "audit",
-    "reports", "impact", "imports", "highlights", "jobs", "giving360", "api",
+    "templating",
+    "security",
+    "errors",
+    "records",
+    "auth",
+    "dashboard",
+    "portfolio",
+    "lookup",
+    "grants",
+    "outputs",
+    "pathways",
+    "organisations",
+    "programmes",
+    "funds",
+    "admin",
+    "audit",
+    "reports",
+    "impact",
+    "imports",
+    "highlights",
+    "jobs",
+    "giving360",
+    "api",
 )
 
 
@@ -26,8 +47,7 @@ def _drop_async_session_teardown(app: Flask) -> None:
     loop is already running (the Playwright tests).
     """
     app.teardown_appcontext_funcs[:] = [
-        func for func in app.teardown_appcontext_funcs
-        if func.__name__ != "_close_async_sessions"
+        func for func in app.teardown_appcontext_funcs if func.__name__ != "_close_async_sessions"
     ]
 
 
@@ -48,6 +68,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .config import load_config
 
     app.config.from_mapping(load_config(app.instance_path, config))
+    if hops := app.config["TRUSTED_PROXIES"]:
+        # The client's address, scheme and host as the proxy saw them (audit log, URLs).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
     db.init_app(app)
     _drop_async_session_teardown(app)

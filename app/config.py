@@ -61,6 +61,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "WTF_CSRF_TIME_LIMIT": None,
         "FOUNDATION_NAME": os.environ.get("GRANTPATH_FOUNDATION_NAME", ""),
         "PAGE_SIZE": 50,
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are believed.
+        "TRUSTED_PROXIES": int(os.environ.get("GRANTPATH_TRUSTED_PROXIES", "0")),
     }
     config.update(overrides)
     if "SECRET_KEY" not in config:

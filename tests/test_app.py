@@ -45,8 +45,40 @@ def test_sqlite_connections_are_configured(tmp_path) -> None:
 def test_foreign_keys_enforced(app: Flask, session) -> None:
     from app.models import Grant
 
-    session.add(Grant(reference="X-1", title="t", host_organisation_id=999_999, status="active",
-                      award_date=__import__("datetime").date(2020, 1, 1), amount_awarded=1,
-                      currency="EUR"))
+    session.add(
+        Grant(
+            reference="X-1",
+            title="t",
+            host_organisation_id=999_999,
+            status="active",
+            award_date=__import__("datetime").date(2020, 1, 1),
+            amount_awarded=1,
+            currency="EUR",
+        )
+    )
     with pytest.raises(sa.exc.IntegrityError):
         session.flush()
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_forwarded_addresses_believed_only_behind_a_trusted_proxy(
+    tmp_path, hops: int, seen: str
+) -> None:
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite",
+            "SECRET_KEY": "x",
+            "TRUSTED_PROXIES": hops,
+        }
+    )
+
+    @app.get("/_address")
+    def _address() -> str:
+        from flask import request
+
+        return f"{request.remote_addr} {request.scheme}"
+
+    response = app.test_client().get(
+        "/_address", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    )
+    assert response.get_data(as_text=True) == f"{seen} {'https' if hops else 'http'}"
