@@ -26,12 +26,14 @@ from .annual_data import (
     CountRow,
     DonationFigures,
     GrantFigures,
+    HighlightItem,
     Period,
     RegisterRow,
     TrialRow,
     YearAmount,
 )
-from .pathway import pathway_timeline
+from .archive import FigureTable, archive_pdf
+from .pathway import print_timeline
 from .pdf import PdfMetadata, render_pdf
 from .templating import render_document
 
@@ -129,6 +131,7 @@ class AnnualReport:
     charts: Charts
     pathways: tuple[PathwaySection, ...]
     other_trials: tuple[TrialBrief, ...]
+    highlights: tuple[HighlightItem, ...]
     donations: DonationFigures
     register: tuple[RegisterRow, ...] | None
     method_notes: tuple[MethodNote, ...]
@@ -143,8 +146,20 @@ class AnnualReport:
         return sum(row.in_period for row in self.outputs_by_type)
 
     @property
-    def trials_featured(self) -> int:
+    def trials_active(self) -> int:
+        """Clinical trials active in the period (the portfolio's definition)."""
         return sum(row.in_period for row in self.trials_by_phase)
+
+    @property
+    def trials_featured(self) -> int:
+        """Trials in "From funding to trials": active in the period or reporting results in it."""
+        return len(self.pathways) + len(self.other_trials)
+
+    @property
+    def highlight_years(self) -> tuple[tuple[int, tuple[HighlightItem, ...]], ...]:
+        """The highlights grouped by year, in the order staff gave them."""
+        years = sorted({h.year for h in self.highlights})
+        return tuple((y, tuple(h for h in self.highlights if h.year == y)) for y in years)
 
     @property
     def recent_years(self) -> tuple[YearAmount, ...]:
@@ -198,15 +213,14 @@ def default_foundation_name(session: so.Session, configured: str | None) -> str:
     return FOUNDATION_NAME if is_loaded(session) else "The foundation"
 
 
-def _trials_by_phase(
-    trials: Sequence[TrialRow], featured: Sequence[TrialRow], period: Period
-) -> tuple[CountRow, ...]:
+def _trials_by_phase(trials: Sequence[TrialRow], period: Period) -> tuple[CountRow, ...]:
+    """Trials active in the period and begun by its end, by phase (``trials`` asked for it)."""
     rows = []
     for phase in TrialPhase:
         to_date = sum(
             1 for t in trials if t.phase == phase and t.start and t.start <= period.last_day
         )
-        in_period = sum(1 for t in featured if t.phase == phase)
+        in_period = sum(1 for t in trials if t.phase == phase and t.active)
         if to_date or in_period:
             rows.append(CountRow(phase.label, in_period, to_date))
     return tuple(rows)
@@ -238,7 +252,7 @@ def _pathway_section(trial: TrialRow, found: Lineage, reason: str) -> PathwaySec
             )
             for g in found.grants
         ),
-        timeline_svg=pathway_timeline(found) if (found.grants or found.outputs) else None,
+        timeline_svg=print_timeline(found) if (found.grants or found.outputs) else None,
     )
 
 
@@ -258,19 +272,28 @@ def _method_notes(period: Period, levels: Sequence[Confidentiality]) -> tuple[Me
         MethodNote(
             "Grants counted",
             "A grant is awarded in the period when its award date falls in it. Withdrawn "
-            "awards are left out of every figure. A grant is active in the period when it "
-            "started (or, without a start date, was awarded) before the period ended and "
-            "ended after it began; without an end date it counts as active only while it is "
-            "awarded or active. Cumulative funding adds every award from the first grant to "
-            "the end of the period. A grant tagged with several research areas counts in "
-            "each of them, so the areas add up to more than the total.",
+            "awards were never made: they are left out of every figure. A grant is active in "
+            "the period when it started (or, without a start date, was awarded) before the "
+            "period ended and ended after it began; without an end date it counts as active "
+            "only while it is awarded or active. Cumulative funding adds every award from the "
+            "first grant to the end of the period. A grant tagged with several research areas "
+            "counts in each of them, so the areas add up to more than the total. These are "
+            "the definitions of the portfolio pages too, so both show the same figures.",
+        ),
+        MethodNote(
+            "Clinical trials counted",
+            "A trial began on its start date (else on the day its first patient was treated, "
+            "else on the date recorded for it). It is active in the period when it began by "
+            "the period's end and either is still running (not yet recruiting, recruiting, "
+            "enrolling, active, or suspended), or was completed within or after the period; "
+            "a trial that stopped without a recorded completion date counts only in the "
+            "period it began. Outputs are counted by the date they appeared.",
         ),
         MethodNote(
             "Trials featured",
-            f"A trial appears in “From funding to trials” when it ran during {period.label} "
-            "(it had treated its first patient, or started, by the end of the period and was "
-            "still running or ended within or after it) or when a publication reporting its "
-            "results is dated in the period.",
+            f"A trial appears in “From funding to trials” when it was active in "
+            f"{period.label} or when a publication reporting its results is dated in the "
+            "period.",
         ),
         MethodNote("Attribution of funding to a trial", METHOD_NOTE),
         MethodNote(
@@ -301,7 +324,7 @@ def build_annual_report(
     by_institution, other_institutions = data.funding_by_institution(
         session, period, levels, INSTITUTIONS_SHOWN
     )
-    trials = data.trials(session, levels)
+    trials = data.trials(session, levels, period)
     featured = [
         (trial, reason)
         for trial in trials
@@ -356,7 +379,7 @@ def build_annual_report(
         audience="Prepared for the trustees",
         grants=data.grant_figures(session, period, levels),
         outputs_by_type=data.outputs_by_type(session, period, levels),
-        trials_by_phase=_trials_by_phase(trials, [t for t, _ in featured], period),
+        trials_by_phase=_trials_by_phase(trials, period),
         funding_by_year=by_year,
         by_programme=by_programme,
         by_area=by_area,
@@ -365,6 +388,7 @@ def build_annual_report(
         charts=charts,
         pathways=tuple(pathways),
         other_trials=other_trials,
+        highlights=data.highlights(session, period, levels),
         donations=data.donation_figures(session, period, levels, TOP_DONORS),
         register=data.grant_register(session, period, levels) if include_register else None,
         method_notes=_method_notes(period, levels),
@@ -385,3 +409,238 @@ def annual_html(
 def annual_pdf(report: AnnualReport, *, variant: str | None = None) -> bytes:
     """The report as PDF bytes."""
     return render_pdf(annual_html(report), variant=variant, metadata=report.metadata)
+
+
+# --------------------------------------------------------------------------- figures as CSV
+
+
+def pathway_summary_table(
+    sections: Sequence[PathwaySection], briefs: Sequence[TrialBrief] = ()
+) -> FigureTable:
+    """One row per trial: the pathway figures printed in its section (or the trials table)."""
+    rows: list[tuple[object, ...]] = []
+    for p in sections:
+        s = p.summary
+        rows.append(
+            (
+                p.name,
+                p.title,
+                p.phase,
+                p.status,
+                "; ".join(p.registry_ids),
+                p.reason,
+                s.grant_count,
+                s.total_awarded_eur,
+                s.attributed_eur,
+                s.unconverted_grant_count,
+                s.first_grant_year,
+                s.trial_start_year,
+                s.years_to_trial,
+                s.institution_count,
+                s.researcher_count,
+                p.upstream_count,
+            )
+        )
+    for t in briefs:
+        rows.append(
+            (t.name, None, t.phase, t.status, "; ".join(t.registry_ids), t.reason)
+            + (t.grant_count, t.total_awarded_eur)
+            + (None,) * 8
+        )
+    return FigureTable(
+        "trial-pathways.csv",
+        "Each trial and the funding behind it: grants, total awarded (EUR), attributed by share, "
+        "first grant and first patient years",
+        (
+            "trial",
+            "title",
+            "phase",
+            "status",
+            "registry_ids",
+            "reason",
+            "grants",
+            "total_awarded_eur",
+            "attributed_eur",
+            "grants_without_euro_equivalent",
+            "first_grant_year",
+            "trial_start_year",
+            "years_to_trial",
+            "institutions",
+            "researchers",
+            "earlier_outputs",
+        ),
+        tuple(rows),
+    )
+
+
+def pathway_grants_table(sections: Sequence[PathwaySection]) -> FigureTable:
+    """One row per trial and grant behind it, as in each pathway's grants table."""
+    return FigureTable(
+        "trial-pathway-grants.csv",
+        "The grants behind each trial, with the amount in the award's currency and in EUR",
+        (
+            "trial",
+            "grant",
+            "title",
+            "year",
+            "institution",
+            "amount",
+            "currency",
+            "amount_eur",
+        ),
+        tuple(
+            (p.name, g.reference, g.title, g.year, g.institution, g.amount, g.currency)
+            + (g.amount_eur,)
+            for p in sections
+            for g in p.grants
+        ),
+    )
+
+
+def _amount_table(
+    filename: str, description: str, label: str, rows: Sequence[AmountRow]
+) -> FigureTable:
+    return FigureTable(
+        filename,
+        description,
+        (label, "grants", "amount_eur"),
+        tuple((r.label, r.count, r.amount_eur) for r in rows),
+    )
+
+
+def annual_figures(report: AnnualReport) -> tuple[FigureTable, ...]:
+    """The report's figures as CSV tables: the same values the PDF prints, unformatted."""
+    g, period = report.grants, report.period.label
+    key = (
+        ("grants_awarded", f"Grants awarded in {period}", g.awarded_count, "grants"),
+        ("awarded_eur", f"Total awarded in {period}", g.awarded_eur, "EUR"),
+        (
+            "awarded_without_euro_equivalent",
+            f"Grants awarded in {period} without a euro equivalent (not in the total)",
+            g.awarded_unconverted,
+            "grants",
+        ),
+        ("institutions_funded", f"Institutions funded in {period}", g.institution_count, ""),
+        ("grants_active", f"Grants active in {period}", g.active_count, "grants"),
+        ("trials_active", f"Clinical trials active in {period}", report.trials_active, "trials"),
+        ("outputs", f"Outputs in {period}", report.outputs_in_period, "outputs"),
+        ("trials_featured", "Trials featured", report.trials_featured, "trials"),
+        ("first_award_year", "Year of the first grant", g.first_award_year, "year"),
+        ("grants_to_date", "Grants awarded since the first grant", g.cumulative_count, "grants"),
+        ("cumulative_eur", "Cumulative funding since the first grant", g.cumulative_eur, "EUR"),
+    )
+    by_institution = list(report.by_institution)
+    if report.other_institutions is not None:
+        by_institution.append(report.other_institutions)
+    d = report.donations
+    tables = [
+        FigureTable(
+            "key-figures.csv",
+            f"Key figures of {period}",
+            ("figure", "label", "value", "unit"),
+            key,
+        ),
+        FigureTable(
+            "funding-by-year.csv",
+            "Grants and euro awarded each year since the first grant",
+            ("year", "grants", "amount_eur", "in_period"),
+            tuple(
+                (
+                    y.year,
+                    y.count,
+                    y.amount_eur,
+                    report.period.start_year <= y.year <= report.period.end_year,
+                )
+                for y in report.funding_by_year
+            ),
+        ),
+        _amount_table(
+            "funding-by-programme.csv",
+            f"Awards of {period} by "
+            + ("programme" if report.period.is_single_year else "kind of programme"),
+            "programme" if report.period.is_single_year else "programme_kind",
+            report.by_programme,
+        ),
+        _amount_table(
+            "funding-by-area.csv",
+            f"Awards of {period} by research area (a grant with several areas counts in each)",
+            "research_area",
+            report.by_area,
+        ),
+        _amount_table(
+            "funding-by-institution.csv",
+            f"Awards of {period} by host institution, the largest first, the rest summed",
+            "institution",
+            by_institution,
+        ),
+        FigureTable(
+            "outputs-by-type.csv",
+            f"Outputs by type: in {period} and up to the end of {report.period.end_year}",
+            ("type", "in_period", "to_end_of_period"),
+            tuple((r.label, r.in_period, r.to_date) for r in report.outputs_by_type),
+        ),
+        FigureTable(
+            "trials-by-phase.csv",
+            f"Clinical trials by phase: active in {period}, and begun by the end of "
+            f"{report.period.end_year}",
+            ("phase", "active_in_period", "begun_by_end_of_period"),
+            tuple((r.label, r.in_period, r.to_date) for r in report.trials_by_phase),
+        ),
+        pathway_summary_table(report.pathways, report.other_trials),
+        pathway_grants_table(report.pathways),
+        FigureTable(
+            "donations-by-fund.csv",
+            f"Donations received in {period} by fund, and allocations to grants of {period}",
+            ("fund", "restricted", "donations", "received_eur", "allocated_eur"),
+            tuple(
+                (f.name, f.is_restricted, f.donation_count, f.received_eur, f.allocated_eur)
+                for f in d.funds
+            ),
+        ),
+        FigureTable(
+            "largest-gifts.csv",
+            f"The largest gifts of {period} (anonymous donors unnamed)",
+            ("donor", "kind", "amount_eur"),
+            tuple((donor.name, donor.kind, donor.amount_eur) for donor in d.top_donors),
+        ),
+    ]
+    if report.register is not None:
+        tables.append(
+            FigureTable(
+                "register.csv",
+                f"Every grant awarded in {period}",
+                (
+                    "reference",
+                    "title",
+                    "award_date",
+                    "programme",
+                    "institution",
+                    "investigator",
+                    "amount",
+                    "currency",
+                    "amount_eur",
+                    "status",
+                ),
+                tuple(
+                    (
+                        r.reference,
+                        r.title,
+                        r.award_date,
+                        r.programme,
+                        r.institution,
+                        r.investigator,
+                        r.amount,
+                        r.currency,
+                        r.amount_eur,
+                        r.status,
+                    )
+                    for r in report.register
+                ),
+            )
+        )
+    return tuple(tables)
+
+
+def annual_archive_pdf(report: AnnualReport) -> bytes:
+    """The report as its archive copy: PDF/A-3u with :func:`annual_figures` attached as CSV."""
+    return archive_pdf(annual_html(report), report.metadata, annual_figures(report))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -51,6 +53,19 @@ def _tidy(ax: object) -> None:
     ax.tick_params(colors=PALETTE["ink"], labelsize=7.5, length=2.5)  # type: ignore[attr-defined]
 
 
+def _bars(ax: Any, boxes: Sequence[tuple[float, float, float, float]], colours: list[str]) -> None:
+    """Draw bars (x0, y0, x1, y1) as one collection.
+
+    ``ax.bar`` makes one patch per bar and updates the axes' limits for each; at
+    forty bars that was a third of the chart's drawing time. The caller sets the limits.
+    """
+    corners = [[(x0, y0), (x0, y1), (x1, y1), (x1, y0)] for x0, y0, x1, y1 in boxes]
+    ax.add_collection(
+        PolyCollection(corners, facecolors=colours, edgecolors="none", linewidths=0),
+        autolim=False,
+    )
+
+
 def funding_by_year_svg(
     years: Sequence[tuple[int, Decimal]], start_year: int, end_year: int
 ) -> str:
@@ -60,13 +75,15 @@ def funding_by_year_svg(
     values = [float(amount) for _, amount in years]
     divisor, unit = _scale(max(values, default=0))
     in_period = [start_year <= year <= end_year for year, _ in years]
-    ax.bar(
-        [year for year, _ in years],
-        values,
-        width=0.78,
-        color=[PALETTE["grant"] if hit else PALETTE["attribution"] for hit in in_period],
-        edgecolor="none",
+    _bars(
+        ax,
+        [
+            (year - 0.39, 0, year + 0.39, value)
+            for (year, _), value in zip(years, values, strict=True)
+        ],
+        [PALETTE["grant"] if hit else PALETTE["attribution"] for hit in in_period],
     )
+    ax.set_ylim(0, max(values, default=0) * 1.05 or 1)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _short(v, divisor)))
     ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.set_ylabel(unit, fontsize=7.5, color=PALETTE["ink"])
@@ -110,16 +127,28 @@ def ranked_bars_svg(rows: Sequence[tuple[str, Decimal]], *, highlight_last: bool
     if highlight_last and colours:
         colours[-1] = PALETTE["attribution"]
     positions = list(range(len(rows)))
-    ax.barh(positions, values, height=0.66, color=colours, edgecolor="none")
-    ax.set_yticks(positions)
-    ax.set_yticklabels(labels, fontsize=7.5)
-    ax.invert_yaxis()
+    _bars(ax, [(0, p - 0.33, v, p + 0.33) for p, v in zip(positions, values, strict=True)], colours)
+    # Labels as text beside the axes rather than tick labels (far fewer artists to draw).
+    ax.set_yticks([])
+    for position, label in zip(positions, labels, strict=True):
+        ax.text(
+            -0.012,
+            position,
+            label,
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            fontsize=7.5,
+            color=PALETTE["ink"],
+        )
+    # Largest at the top, with the margins barh would leave.
+    pad = 0.05 * (count - 1 + 0.66)
+    ax.set_ylim(count - 1 + 0.33 + pad, -0.33 - pad)
     ax.set_xlim(0, maximum * 1.22 if maximum else 1)
     ax.set_xticks([])
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     ax.spines["left"].set_color(PALETTE["link"])
-    ax.tick_params(axis="y", length=0, colors=PALETTE["ink"])
     for position, value in zip(positions, values, strict=True):
         ax.text(
             value + maximum * 0.012,

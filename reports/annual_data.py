@@ -6,13 +6,25 @@ Every function runs a fixed number of queries whatever the number of grants
 confidentiality levels given (trustees' reports: public + trustees) and soft
 deleted records never count.
 
-Definitions (also stated in the report's method notes):
+Definitions: the SQL conditions below (:func:`counted_grant`,
+:func:`awarded_between`, :func:`grant_active_between`, :func:`trial_start`,
+:func:`trial_active_between`, :func:`output_dated_between`) are the one
+definition of each figure, shared with the portfolio figures
+(``app.portfolio.queries``) so the report and the /portfolio page agree; the
+report's method notes state them in words:
 
-- A grant is *awarded in the period* when its award date falls in it; withdrawn
-  awards are left out of every funding figure.
+- A grant *counts* unless it is deleted or withdrawn: a withdrawn award was
+  never made, so it is left out of every figure.
+- A grant is *awarded in the period* when its award date falls in it.
 - A grant is *active in the period* when it started (else was awarded) before
   the period ended and ended after it began; a grant without an end date is
   active only while its status is awarded or active.
+- A clinical trial *began* on its start date, else on its first patient's
+  date, else on its output's date. It is *active in the period* when it began
+  by the period's end and either its status says it is still running, or it
+  was completed within or after the period, or (no completion date recorded,
+  and stopped) it began within the period.
+- An output *appeared in the period* when its date falls in it.
 - Euro figures are sums of the grants' stored euro equivalents; amounts whose
   euro equivalent is unknown are counted but not summed.
 """
@@ -21,13 +33,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
+from app.highlights.queries import highlights_between
 from app.models import (
     ClinicalTrial,
     Confidentiality,
@@ -52,6 +65,7 @@ from app.models import (
 )
 
 ZERO = Decimal("0.00")
+NO_AREA = "No research area"
 ANONYMOUS = "Anonymous donor"
 # Trial statuses that mean "still running" whatever the dates say.
 ONGOING_TRIAL = (
@@ -138,9 +152,10 @@ class TrialRow:
     phase: TrialPhase
     status: TrialStatus
     registry_ids: tuple[str, ...]
-    start: date | None  # first patient, else start, else the output's date
+    start: date | None  # when it began: see trial_start()
     completion: date | None
     results: tuple[date, ...]  # dates of outputs reporting its results
+    active: bool = False  # active in the period asked for (trial_active_between)
 
     @property
     def name(self) -> str:
@@ -174,6 +189,17 @@ class DonationFigures:
 
 
 @dataclass(frozen=True)
+class HighlightItem:
+    """A highlight written by staff, as the report prints it."""
+
+    year: int
+    title: str
+    paragraphs: tuple[str, ...]  # plain text; the template escapes it
+    about: str | None  # "STEMS", "FMR-2010-001 · …": only when visible at the report's levels
+    about_kind: str | None  # "Clinical trial", "Grant", ...
+
+
+@dataclass(frozen=True)
 class RegisterRow:
     reference: str
     title: str
@@ -187,12 +213,61 @@ class RegisterRow:
     status: str
 
 
-def _visible_grant(levels: Sequence[Confidentiality]) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        Grant.deleted_at.is_(None),
-        Grant.confidentiality.in_(levels),
-        Grant.status != GrantStatus.WITHDRAWN,
+# --------------------------------------------------------------------------- definitions
+
+
+def counted_grant() -> sa.ColumnElement[bool]:
+    """Grants that count in every figure: not deleted and not withdrawn."""
+    return sa.and_(Grant.deleted_at.is_(None), Grant.status != GrantStatus.WITHDRAWN)
+
+
+def awarded_between(first: date, last: date) -> sa.ColumnElement[bool]:
+    """Grants awarded from ``first`` to ``last`` inclusive (a range the award-date index serves)."""
+    return sa.and_(Grant.award_date >= first, Grant.award_date < last + timedelta(days=1))
+
+
+def grant_active_between(first: date, last: date) -> sa.ColumnElement[bool]:
+    """Grants running at some time from ``first`` to ``last`` (see the module docstring)."""
+    started = sa.func.coalesce(Grant.start_date, Grant.award_date) <= last
+    not_ended = sa.or_(
+        Grant.end_date >= first,
+        sa.and_(Grant.end_date.is_(None), Grant.status.in_(ONGOING_GRANT)),
     )
+    return sa.and_(started, not_ended)
+
+
+def trial_start() -> sa.ColumnElement[date]:
+    """When a trial began: start date, else first patient, else its output's date (needs Output)."""
+    return sa.func.coalesce(
+        ClinicalTrial.start_date, ClinicalTrial.first_patient_date, Output.output_date
+    )
+
+
+def trial_active_between(first: date, last: date) -> sa.ColumnElement[bool]:
+    """Trials running at some time from ``first`` to ``last`` (see the module docstring).
+
+    A condition on ClinicalTrial and its Output: join them (or correlate an
+    EXISTS on Output) where it is used.
+    """
+    began = trial_start()
+    return sa.and_(
+        began <= last,
+        sa.or_(
+            ClinicalTrial.status.in_(ONGOING_TRIAL),
+            ClinicalTrial.completion_date >= first,
+            # Stopped without a recorded end: it certainly ran when it began.
+            sa.and_(ClinicalTrial.completion_date.is_(None), began >= first),
+        ),
+    )
+
+
+def output_dated_between(first: date, last: date) -> sa.ColumnElement[bool]:
+    """Outputs that appeared from ``first`` to ``last`` inclusive."""
+    return sa.and_(Output.output_date >= first, Output.output_date < last + timedelta(days=1))
+
+
+def _visible_grant(levels: Sequence[Confidentiality]) -> sa.ColumnElement[bool]:
+    return sa.and_(counted_grant(), Grant.confidentiality.in_(levels))
 
 
 def _visible_output(levels: Sequence[Confidentiality]) -> sa.ColumnElement[bool]:
@@ -200,7 +275,7 @@ def _visible_output(levels: Sequence[Confidentiality]) -> sa.ColumnElement[bool]
 
 
 def _awarded_in(period: Period) -> sa.ColumnElement[bool]:
-    return Grant.award_date.between(period.first_day, period.last_day)
+    return awarded_between(period.first_day, period.last_day)
 
 
 def _eur_sum(condition: sa.ColumnElement[bool] | None = None) -> Any:
@@ -215,12 +290,7 @@ def _count_if(condition: sa.ColumnElement[bool]) -> Any:
 
 def active_condition(period: Period) -> sa.ColumnElement[bool]:
     """Grants running at some time in the period (see the module docstring)."""
-    started = sa.func.coalesce(Grant.start_date, Grant.award_date) <= period.last_day
-    not_ended = sa.or_(
-        Grant.end_date >= period.first_day,
-        sa.and_(Grant.end_date.is_(None), Grant.status.in_(ONGOING_GRANT)),
-    )
-    return sa.and_(started, not_ended)
+    return grant_active_between(period.first_day, period.last_day)
 
 
 def grant_figures(
@@ -306,16 +376,19 @@ def funding_by_programme(
 def funding_by_area(
     session: so.Session, period: Period, levels: Sequence[Confidentiality]
 ) -> tuple[AmountRow, ...]:
-    """Awards of the period by research area; a grant with several areas counts in each."""
+    """Awards of the period by research area; a grant with several areas counts in each.
+
+    Grants without an area make a "No research area" row, so every grant is in the chart.
+    """
     rows = session.execute(
         sa.select(ResearchArea.name, sa.func.count(Grant.id), _eur_sum())
         .select_from(Grant)
-        .join(grant_areas, grant_areas.c.grant_id == Grant.id)
-        .join(ResearchArea, ResearchArea.id == grant_areas.c.research_area_id)
+        .outerjoin(grant_areas, grant_areas.c.grant_id == Grant.id)
+        .outerjoin(ResearchArea, ResearchArea.id == grant_areas.c.research_area_id)
         .where(_visible_grant(levels), _awarded_in(period))
         .group_by(ResearchArea.name)
     ).all()
-    result = [AmountRow(r[0], int(r[1]), r[2] or ZERO) for r in rows]
+    result = [AmountRow(r[0] or NO_AREA, int(r[1]), r[2] or ZERO) for r in rows]
     return tuple(sorted(result, key=lambda row: (-row.amount_eur, row.label)))
 
 
@@ -329,14 +402,17 @@ def funding_by_institution(
         .join(Organisation, Organisation.id == Grant.host_organisation_id)
         .where(_visible_grant(levels), _awarded_in(period))
         .group_by(Organisation.id, Organisation.name)
-        .order_by(sa.func.coalesce(amount, 0).desc(), Organisation.name)
+        # The portfolio's order, ties included: amount, then number of grants, then name.
+        .order_by(
+            sa.func.coalesce(amount, 0).desc(), sa.func.count(Grant.id).desc(), Organisation.name
+        )
     ).all()
     top = tuple(AmountRow(r[0], int(r[1]), r[2] or ZERO) for r in rows[:limit])
     rest = rows[limit:]
     others = None
     if rest:
         others = AmountRow(
-            f"{len(rest)} other institutions",
+            f"{len(rest)} other institution{'s' if len(rest) != 1 else ''}",
             sum(int(r[1]) for r in rest),
             sum((r[2] or ZERO for r in rest), ZERO),
         )
@@ -347,7 +423,7 @@ def outputs_by_type(
     session: so.Session, period: Period, levels: Sequence[Confidentiality]
 ) -> tuple[CountRow, ...]:
     """Outputs dated in the period and up to its end, by Researchfish type."""
-    in_period = Output.output_date.between(period.first_day, period.last_day)
+    in_period = output_dated_between(period.first_day, period.last_day)
     rows = session.execute(
         sa.select(Output.type, _count_if(in_period), sa.func.count(Output.id))
         .where(_visible_output(levels), Output.output_date <= period.last_day)
@@ -357,11 +433,17 @@ def outputs_by_type(
     return tuple(CountRow(kind.label, *counts[kind]) for kind in OutputType if kind in counts)
 
 
-def trials(session: so.Session, levels: Sequence[Confidentiality]) -> tuple[TrialRow, ...]:
-    """Every visible clinical trial with its dates and results dates (three queries)."""
-    start = sa.func.coalesce(
-        ClinicalTrial.first_patient_date, ClinicalTrial.start_date, Output.output_date
-    )
+def trials(
+    session: so.Session, levels: Sequence[Confidentiality], period: Period | None = None
+) -> tuple[TrialRow, ...]:
+    """Every visible clinical trial with its dates and results dates (three queries).
+
+    With a period, each row also says whether the trial was active in it.
+    """
+    start = trial_start()
+    active: Any = sa.false()
+    if period is not None:
+        active = trial_active_between(period.first_day, period.last_day)
     rows = session.execute(
         sa.select(
             Output.id,
@@ -371,6 +453,7 @@ def trials(session: so.Session, levels: Sequence[Confidentiality]) -> tuple[Tria
             ClinicalTrial.status,
             start.label("start"),
             ClinicalTrial.completion_date,
+            active.label("active"),
         )
         .join(ClinicalTrial, ClinicalTrial.output_id == Output.id)
         .where(_visible_output(levels))
@@ -411,6 +494,7 @@ def trials(session: so.Session, levels: Sequence[Confidentiality]) -> tuple[Tria
             start=r.start,
             completion=r.completion_date,
             results=tuple(results.get(r.id, ())),
+            active=bool(r.active),
         )
         for r in rows
     )
@@ -419,17 +503,12 @@ def trials(session: so.Session, levels: Sequence[Confidentiality]) -> tuple[Tria
 def trial_featured_reason(trial: TrialRow, period: Period) -> str | None:
     """Why a trial belongs to the period's report, or None when it does not.
 
-    A trial is featured when it ran during the period (it had started by the
-    period's end and either was still running or ended within or after the
-    period) or when results of it were published in the period.
+    A trial is featured when it was active in the period (``trials`` asked
+    with that period: :func:`trial_active_between`) or when results of it were
+    published in the period.
     """
-    if trial.start is not None and trial.start <= period.last_day:
-        if trial.status in ONGOING_TRIAL:
-            return "running in the period"
-        if trial.completion is not None and trial.completion >= period.first_day:
-            return "running in the period"
-        if trial.completion is None and trial.start >= period.first_day:
-            return "started in the period"
+    if trial.active:
+        return "started in the period" if period.contains(trial.start) else "running in the period"
     if any(period.contains(day) for day in trial.results):
         return "results published in the period"
     return None
@@ -545,6 +624,22 @@ def grant_register(
             status=r.status.label,
         )
         for r in rows
+    )
+
+
+def highlights(
+    session: so.Session, period: Period, levels: Sequence[Confidentiality]
+) -> tuple[HighlightItem, ...]:
+    """The staff highlights of the period's years, by year and in their order (one query)."""
+    return tuple(
+        HighlightItem(
+            year=row.year,
+            title=row.title,
+            paragraphs=row.paragraphs,
+            about=row.subject.label if row.subject else None,
+            about_kind=row.subject.kind_label if row.subject else None,
+        )
+        for row in highlights_between(session, period.start_year, period.end_year, levels)
     )
 
 

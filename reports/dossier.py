@@ -49,7 +49,8 @@ from app.models import (
 
 from .annual import FICTION_NOTICE, TRUSTEE_LEVELS
 from .annual_data import has_fictional_data
-from .pathway import pathway_timeline
+from .archive import FigureTable, archive_pdf
+from .pathway import print_timeline
 from .pdf import PdfMetadata, render_pdf
 from .templating import render_document
 
@@ -59,6 +60,8 @@ __all__ = [
     "GrantNotFound",
     "audience_for",
     "build_dossier",
+    "dossier_archive_pdf",
+    "dossier_figures",
     "dossier_html",
     "dossier_pdf",
     "find_grant_id",
@@ -66,6 +69,9 @@ __all__ = [
 
 # Trials downstream shown with their whole pathway (the rest are listed in a table).
 DOSSIER_PATHWAYS = 3
+# A dossier's pathway head (the grant's role in it) is taller than the annual report's:
+# a shorter timeline keeps it on the head's page.
+TIMELINE_HEIGHT = 5.7
 ZERO = Decimal("0.00")
 # Audited actions that change a record (downloads and log-ins are not changes).
 CHANGES = (
@@ -646,7 +652,9 @@ def _pathway(
         summary=found.summary,
         upstream_count=len(found.outputs),
         grant_fraction=_fraction(facts.amount_eur, found.summary.total_awarded_eur),
-        timeline_svg=pathway_timeline(found) if (found.grants or found.outputs) else None,
+        timeline_svg=print_timeline(found, TIMELINE_HEIGHT)
+        if (found.grants or found.outputs)
+        else None,
     )
 
 
@@ -710,3 +718,105 @@ def dossier_html(
 def dossier_pdf(dossier: GrantDossier, *, variant: str | None = None) -> bytes:
     """The grant dossier as PDF bytes."""
     return render_pdf(dossier_html(dossier), variant=variant, metadata=dossier.metadata)
+
+
+def dossier_figures(dossier: GrantDossier) -> tuple[FigureTable, ...]:
+    """The dossier's figures as CSV tables: the same values the PDF prints, unformatted."""
+    g, m = dossier.grant, dossier.money
+    facts = (
+        ("reference", g.reference),
+        ("title", g.title),
+        ("status", g.status),
+        ("programme", g.programme),
+        ("host_institution", g.host),
+        ("host_country", g.host_country),
+        ("principal_investigator", g.principal_investigator),
+        ("research_areas", "; ".join(g.areas)),
+        ("award_date", g.award_date),
+        ("start_date", g.start_date),
+        ("end_date", g.end_date),
+        ("amount", g.amount),
+        ("currency", g.currency),
+        ("amount_eur", g.amount_eur),
+        ("scheduled_eur", m.scheduled_eur),
+        ("paid_eur", m.paid_eur),
+        ("instalments_paid", m.paid_count),
+        ("instalments", len(m.payments)),
+        ("still_to_pay", m.outstanding),
+        ("co_funding_eur", dossier.co_funding_eur),
+        ("outputs_credited", len(dossier.outputs)),
+        ("trials_downstream", len(dossier.trials)),
+        ("outcome_report_due", g.outcome_report_due),
+        ("outcome_report_received", g.outcome_report_received),
+    )
+    return (
+        FigureTable("grant.csv", f"The grant {g.reference}", ("field", "value"), facts),
+        FigureTable(
+            "payments.csv",
+            "Instalments: due and paid dates, amounts in the grant's currency and in EUR",
+            ("due_date", "paid_date", "amount", "currency", "amount_eur", "note"),
+            tuple(
+                (p.due_date, p.paid_date, p.amount, p.currency, p.amount_eur, p.note)
+                for p in m.payments
+            ),
+        ),
+        FigureTable(
+            "co-funding.csv",
+            "Other funders of the grant",
+            ("funder", "amount", "currency", "amount_eur"),
+            tuple((c.funder, c.amount, c.currency, c.amount_eur) for c in dossier.co_funding),
+        ),
+        FigureTable(
+            "fund-allocations.csv",
+            "The foundation's funds the grant is paid from, with their share of the award",
+            ("fund", "restricted", "amount", "currency", "amount_eur", "share_of_award"),
+            tuple(
+                (a.fund, a.is_restricted, a.amount, a.currency, a.amount_eur, a.share)
+                for a in dossier.allocations
+            ),
+        ),
+        FigureTable(
+            "outputs.csv",
+            "Outputs the grant is credited with, and the evidence",
+            ("output", "type", "date", "evidence", "share", "confirmed", "clinical_trial"),
+            tuple(
+                (o.title, o.kind, o.date, o.evidence, o.share, o.confirmed, o.is_trial)
+                for o in dossier.outputs
+            ),
+        ),
+        FigureTable(
+            "trials-downstream.csv",
+            "Clinical trials downstream of the grant, and the pathway figures of those shown",
+            (
+                "trial",
+                "title",
+                "phase",
+                "status",
+                "registry_ids",
+                "first_patient",
+                "steps",
+                "pathway_grants",
+                "pathway_total_eur",
+                "grant_share_of_pathway",
+            ),
+            tuple(
+                (t.name, t.title, t.phase, t.status, "; ".join(t.registry_ids))
+                + (t.first_patient, t.depth)
+                + _pathway_figures(dossier, t.output_id)
+                for t in dossier.trials
+            ),
+        ),
+    )
+
+
+def _pathway_figures(dossier: GrantDossier, output_id: int) -> tuple[object, ...]:
+    pathway = next((p for p in dossier.pathways if p.output_id == output_id), None)
+    if pathway is None:
+        return (None, None, None)
+    summary = pathway.summary
+    return (summary.grant_count, summary.total_awarded_eur, pathway.grant_fraction)
+
+
+def dossier_archive_pdf(dossier: GrantDossier) -> bytes:
+    """The archive copy: PDF/A-3u with :func:`dossier_figures` attached as CSV."""
+    return archive_pdf(dossier_html(dossier), dossier.metadata, dossier_figures(dossier))

@@ -6,9 +6,20 @@ from app.lineage.queries import Lineage
 
 from .charts import TimelineItem, TimelineLink, timeline_svg
 
+# The PDFs' text block (A4 less 18 mm margins each side is 6.85 in) and the height a
+# timeline may take below a pathway's head, so it prints at its own size on that page.
+PRINT_WIDTH = 6.8
+PRINT_MAX_HEIGHT = 6.9
 
-def pathway_timeline(lineage: Lineage) -> str:
-    """SVG timeline: grants, the outputs they led to, the trial; links between them."""
+
+def pathway_timeline(
+    lineage: Lineage, *, width: float = 10.0, max_height: float | None = None
+) -> str:
+    """SVG timeline: grants, the outputs they led to, the trial; links between them.
+
+    The defaults suit the web page; reports pass :data:`PRINT_WIDTH` and
+    :data:`PRINT_MAX_HEIGHT` (see :func:`print_timeline`).
+    """
     trial = lineage.output
     items = [
         TimelineItem(f"g:{g.id}", f"{g.reference} · {g.institution}", g.award_date, "grant")
@@ -39,4 +50,9 @@ def pathway_timeline(lineage: Lineage) -> str:
         for g in lineage.grants
         for a in g.attributions
     ]
-    return timeline_svg(items, links)
+    return timeline_svg(items, links, width=width, max_height=max_height)
+
+
+def print_timeline(lineage: Lineage, max_height: float = PRINT_MAX_HEIGHT) -> str:
+    """The pathway timeline sized for a report page (below a head of the usual height)."""
+    return pathway_timeline(lineage, width=PRINT_WIDTH, max_height=max_height)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from weasyprint import HTML
+from weasyprint import HTML, Attachment
 from weasyprint.urls import UNICODE_SCHEME_RE, URLFetcher, URLFetcherResponse
 
 # Not imported from the package's __init__: a stale editable install may load
@@ -28,7 +29,8 @@ ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 
 __all__ = ["ARCHIVE_VARIANT", "AssetFetcher", "PdfMetadata", "URLRefused", "render_pdf"]
 
-# PDF/A-3u: the archive copy of an issued report (figures attached as CSV later).
+# PDF/A-3u: the archive copy of an issued report, with its figures attached as CSV
+# (reports.archive); PDF/A-3 is the part that allows embedded files of any type.
 ARCHIVE_VARIANT = "pdf/a-3u"
 VARIANTS = (None, ARCHIVE_VARIANT)
 
@@ -119,6 +121,7 @@ def render_pdf(
     variant: str | None = None,
     metadata: PdfMetadata | None = None,
     fetcher: AssetFetcher | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> bytes:
     """Lay out report HTML and return the PDF bytes, fetching only report assets.
 
@@ -126,6 +129,8 @@ def render_pdf(
     ``base_url``, the assets folder. ``variant`` is None or ``"pdf/a-3u"``
     (the archive copy). ``metadata``, when given, overrides the document
     information WeasyPrint read from the HTML's ``<title>`` and ``<meta>``.
+    ``attachments`` are embedded files built from bytes or strings
+    (``reports.archive``), never from URLs.
     """
     if variant not in VARIANTS:
         raise ValueError(f"Unknown PDF variant {variant!r}")
@@ -148,4 +153,29 @@ def render_pdf(
             stamp = metadata.created.isoformat(timespec="seconds")
             info.created = stamp
             info.modified = stamp
-    return document.write_pdf(pdf_variant=variant, pdf_tags=variant is not None)  # type: ignore[no-any-return]
+    with warnings.catch_warnings():
+        # For PDF/A, WeasyPrint 70 reads its bundled sRGB profile (the output intent)
+        # from a file it never closes; the file is dropped, unclosed, inside this call.
+        warnings.filterwarnings(
+            "ignore", message=r"unclosed file .*sRGB2014\.icc", category=ResourceWarning
+        )
+        return document.write_pdf(  # type: ignore[no-any-return]
+            pdf_variant=variant,
+            pdf_tags=variant is not None,
+            attachments=list(attachments),
+            finisher=_one_entry_per_associated_file,
+        )
+
+
+def _one_entry_per_associated_file(document: object, pdf: object) -> None:
+    """Keep each embedded file once in the catalog's /AF array.
+
+    WeasyPrint 70's PDF/A-3 step lists every attachment twice there (once from
+    the EmbeddedFiles name tree, once from its file specification).
+    """
+    catalog = pdf.catalog  # type: ignore[attr-defined]
+    associated = catalog.get("AF")
+    if associated:
+        unique = list(dict.fromkeys(associated))
+        associated.clear()
+        associated.extend(unique)

@@ -37,6 +37,7 @@ from app.models import Confidentiality, Donation, Donor, Fund
 
 from .annual import FICTION_NOTICE, TRUSTEE_LEVELS
 from .annual_data import has_fictional_data
+from .archive import FigureTable, archive_pdf
 from .dossier import audience_for
 from .pdf import PdfMetadata, render_pdf
 from .templating import render_document
@@ -47,6 +48,8 @@ __all__ = [
     "StatementNotFound",
     "build_donor_statement",
     "build_fund_statement",
+    "statement_archive_pdf",
+    "statement_figures",
     "statement_html",
     "statement_pdf",
 ]
@@ -385,3 +388,97 @@ def statement_html(
 def statement_pdf(statement: ImpactStatement, *, variant: str | None = None) -> bytes:
     """The statement as PDF bytes."""
     return render_pdf(statement_html(statement), variant=variant, metadata=statement.metadata)
+
+
+def statement_figures(statement: ImpactStatement) -> tuple[FigureTable, ...]:
+    """The statement's figures as CSV tables: the same values the PDF prints, unformatted."""
+    t = statement.totals
+    summary: list[tuple[str, object]] = [
+        (
+            "given_eur" if statement.kind == "donor" else "donations_received_eur",
+            statement.given_eur,
+        ),
+        (
+            "attributed_to_grants_eur" if statement.kind == "donor" else "allocated_to_grants_eur",
+            statement.contributed_eur,
+        ),
+        ("grants", t.grants),
+        ("grants_total_awarded_eur", t.eur),
+        ("grants_without_euro_equivalent", t.unconverted_grants),
+        ("outputs", t.outputs),
+        ("clinical_trials", t.trials),
+    ]
+    if statement.donor is not None:
+        summary += [
+            ("donations", statement.donor.donation_count),
+            ("first_gift", statement.donor.first_gift),
+            ("last_gift", statement.donor.last_gift),
+        ]
+    if statement.fund is not None:
+        f = statement.fund
+        summary += [
+            ("restricted", f.is_restricted),
+            ("donations", f.donation_count),
+            ("donors", f.donor_count),
+            ("allocations", f.allocation_count),
+        ]
+    grants: list[tuple[object, ...]] = [
+        (g.reference, g.title, g.year, g.amount_eur, g.contributed_eur) for g in statement.grants
+    ]
+    if statement.other_grants is not None:
+        other = statement.other_grants
+        grants.append((f"{other.count} other grants", None, None, None, other.contributed_eur))
+    tables = [
+        FigureTable(
+            "summary.csv", f"{statement.title}: the figures", ("figure", "value"), tuple(summary)
+        ),
+        FigureTable(
+            "grants.csv",
+            "The grants reached, the largest contributions first, the rest summed",
+            ("grant", "title", "year", "amount_eur", "contributed_eur"),
+            tuple(grants),
+        ),
+        FigureTable(
+            "outputs-by-type.csv",
+            "Outputs of those grants, by type",
+            ("type", "outputs"),
+            tuple((o.label, o.count) for o in statement.outputs_by_type),
+        ),
+        FigureTable(
+            "trials.csv",
+            "Clinical trials downstream of those grants",
+            ("trial", "title", "phase", "status", "registry_ids", "first_patient", "steps"),
+            tuple(
+                (tr.name, tr.title, tr.phase, tr.status, "; ".join(tr.registry_ids))
+                + (tr.first_patient, tr.depth)
+                for tr in statement.trials
+            ),
+        ),
+    ]
+    if statement.kind == "donor":
+        tables.insert(
+            1,
+            FigureTable(
+                "funds.csv",
+                "The funds the donor gave to, and the share of each fund's grants attributed",
+                (
+                    "fund",
+                    "given_eur",
+                    "fund_donations_eur",
+                    "share",
+                    "attributed_eur",
+                    "counted",
+                ),
+                tuple(
+                    (f.name, f.given_eur, f.fund_donations_eur, f.share, f.attributed_eur)
+                    + (f.counted,)
+                    for f in statement.funds
+                ),
+            ),
+        )
+    return tuple(tables)
+
+
+def statement_archive_pdf(statement: ImpactStatement) -> bytes:
+    """The archive copy: PDF/A-3u with :func:`statement_figures` attached as CSV."""
+    return archive_pdf(statement_html(statement), statement.metadata, statement_figures(statement))

@@ -15,8 +15,16 @@ from sqlalchemy import orm as so
 from app.lineage.queries import METHOD_NOTE, lineage
 from app.models import Confidentiality, TrialPhase, TrialStatus
 
-from .annual import FICTION_NOTICE, TRUSTEE_LEVELS, PathwaySection, _pathway_section
+from .annual import (
+    FICTION_NOTICE,
+    TRUSTEE_LEVELS,
+    PathwaySection,
+    _pathway_section,
+    pathway_grants_table,
+    pathway_summary_table,
+)
 from .annual_data import TrialRow, has_fictional_data, trials
+from .archive import FigureTable, archive_pdf
 from .pdf import PdfMetadata, render_pdf
 from .templating import render_document
 
@@ -109,3 +117,22 @@ def trial_html(
 def trial_pdf(report: TrialReport, *, variant: str | None = None) -> bytes:
     """The trial pathway report as PDF bytes."""
     return render_pdf(trial_html(report), variant=variant, metadata=report.metadata)
+
+
+def trial_figures(report: TrialReport) -> tuple[FigureTable, ...]:
+    """The report's figures as CSV tables: the pathway, its grants, the earlier work."""
+    return (
+        pathway_summary_table([report.pathway]),
+        pathway_grants_table([report.pathway]),
+        FigureTable(
+            "earlier-outputs.csv",
+            f"The earlier work {report.pathway.name} stands on, nearest first by date",
+            ("output", "type", "date", "steps_back"),
+            tuple((o.title, o.kind, o.date, o.depth) for o in report.upstream),
+        ),
+    )
+
+
+def trial_archive_pdf(report: TrialReport) -> bytes:
+    """The archive copy: PDF/A-3u with :func:`trial_figures` attached as CSV."""
+    return archive_pdf(trial_html(report), report.metadata, trial_figures(report))

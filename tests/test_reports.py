@@ -154,7 +154,7 @@ def expected_figures(session: so.Session) -> dict[str, Any]:
         .where(
             live_output,
             sa.func.coalesce(
-                ClinicalTrial.first_patient_date, ClinicalTrial.start_date, Output.output_date
+                ClinicalTrial.start_date, ClinicalTrial.first_patient_date, Output.output_date
             )
             <= LAST,
         )
@@ -353,6 +353,84 @@ def test_period_from_text() -> None:
             period_from_text(bad)
 
 
+# --------------------------------------------------------------------------- one definition
+
+
+# Until app/portfolio/queries.py uses the definitions of reports.annual_data (counted_grant,
+# trial_active_between): then this XPASSes, fails as strict, and the marker goes.
+@pytest.mark.xfail(
+    strict=True, reason="portfolio figures still count withdrawn grants and open-ended trials"
+)
+def test_annual_figures_equal_portfolio_figures_every_year(demo: so.Session) -> None:
+    from app.portfolio.queries import portfolio_figures
+
+    first = demo.scalar(sa.select(sa.func.min(Grant.award_date)))
+    assert first is not None
+    differences = []
+    for year in range(first.year, date.today().year + 1):
+        r = build_annual_report(
+            demo, Period(year, year), foundation=FOUNDATION, include_register=False
+        )
+        p = portfolio_figures(demo, year, year, TRUSTEE_LEVELS)
+        last_award = max((y.year for y in p.funding_by_year_all), default=year)
+        pairs = {
+            "grants awarded": (r.grants.awarded_count, p.grant_count),
+            "euro awarded": (r.grants.awarded_eur, p.total_awarded_eur),
+            "without euro": (r.grants.awarded_unconverted, p.unconverted_grant_count),
+            "institutions": (r.grants.institution_count, p.institution_count),
+            "outputs": (r.outputs_in_period, p.output_count),
+            "outputs by type": (
+                {row.label: row.in_period for row in r.outputs_by_type if row.in_period},
+                {row.label: row.count for row in p.outputs_by_type},
+            ),
+            "trials active": (r.trials_active, p.trial_count),
+            "trials by phase": (
+                {row.label: row.in_period for row in r.trials_by_phase if row.in_period},
+                {row.label: row.count for row in p.trials_by_phase},
+            ),
+            "funding by year": (
+                [
+                    (y.year, y.count, y.amount_eur)
+                    for y in r.funding_by_year
+                    if y.year <= last_award
+                ],
+                [
+                    (y.year, y.grant_count, y.amount_eur)
+                    for y in p.funding_by_year_all
+                    if y.year <= year
+                ],
+            ),
+            "by programme": (
+                {row.label: (row.count, row.amount_eur) for row in r.by_programme},
+                {g.label: (g.grant_count, g.amount_eur) for g in p.by_programme},
+            ),
+            "by area": (
+                {row.label: (row.count, row.amount_eur) for row in r.by_area},
+                {g.label: (g.grant_count, g.amount_eur) for g in p.by_area},
+            ),
+            "by institution": (
+                [(row.label, row.count, row.amount_eur) for row in r.by_institution],
+                [(g.label, g.grant_count, g.amount_eur) for g in p.by_institution],
+            ),
+            "other institutions": (
+                r.other_institutions
+                and (
+                    r.other_institutions.label,
+                    r.other_institutions.count,
+                    r.other_institutions.amount_eur,
+                ),
+                p.other_institutions
+                and (
+                    p.other_institutions.label,
+                    p.other_institutions.grant_count,
+                    p.other_institutions.amount_eur,
+                ),
+            ),
+        }
+        differences += [(year, name, a, b) for name, (a, b) in pairs.items() if a != b]
+    assert differences == []
+
+
 # --------------------------------------------------------------------------- trial report
 
 
@@ -368,6 +446,25 @@ def test_trial_pathway_report(demo: so.Session) -> None:
     assert euros(summary.total_awarded_eur) in text
     assert "From funding to STEMS" in outline_titles(PdfReader(io.BytesIO(pdf)).outline)
     assert "Each grant attributed to any output of the pathway is counted once" in text
+
+
+def test_pathway_timelines_are_drawn_at_the_width_of_the_text_block(demo: so.Session) -> None:
+    from reports.pathway import PRINT_MAX_HEIGHT, PRINT_WIDTH, pathway_timeline, print_timeline
+
+    found = lineage(demo, find_stems_trial(demo), TRUSTEE_LEVELS)
+
+    def inches(svg: str, attribute: str) -> float:
+        match = re.search(rf'{attribute}="([0-9.]+)pt"', svg)
+        assert match, attribute
+        return float(match.group(1)) / 72
+
+    printed = print_timeline(found)
+    assert inches(printed, "width") == pytest.approx(PRINT_WIDTH)
+    assert inches(printed, "height") <= PRINT_MAX_HEIGHT + 0.01  # fits below the pathway's head
+    assert inches(pathway_timeline(found), "width") == pytest.approx(10)  # the web page's
+    report = build_annual_report(demo, Period(YEAR, YEAR), foundation=FOUNDATION)
+    stems = next(p for p in report.pathways if p.name == "STEMS")
+    assert stems.timeline_svg == printed
 
 
 # --------------------------------------------------------------------------- web and CLI

@@ -1,4 +1,4 @@
-"""Highlights written by staff for the annual impact report."""
+"""Highlights written by staff for the annual impact report: /highlights and its pages."""
 
 from __future__ import annotations
 
@@ -6,4 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Nothing registered yet."""
+    """Register the highlights pages."""
+    from .views import bp
+
+    app.register_blueprint(bp)

@@ -33,6 +33,7 @@ from .grants import (
     ResearchArea,
     grant_areas,
 )
+from .highlights import Highlight as Highlight
 from .money import ExchangeRate, PriceIndex
 from .organisations import Organisation, Person
 from .outputs import (

@@ -32,6 +32,11 @@ class IssuedReport(Base):
     size_bytes: so.Mapped[int]
     sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
     data_fingerprint: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # The archive copy (PDF/A-3u with the figures attached as CSV), rendered from the
+    # same data when issued; None for reports issued before archive copies existed.
+    archive_pdf: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
+    archive_size_bytes: so.Mapped[int | None]
+    archive_sha256: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     issued_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -3,6 +3,11 @@
 Services: they validate, set, flush and audit; the view commits. An issued
 report is never changed: issuing the same report again (same kind and
 parameters) adds version N+1 and keeps every earlier version downloadable.
+
+Beside the PDF trustees download, issuing stores an archive copy of the same
+data: PDF/A-3u with the report's figures attached as CSV files
+(``reports.archive``). :func:`archive_download` reads it back; reports issued
+before archive copies existed have none.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
 from app.models import AuditAction, Confidentiality, IssuedReport, User, utcnow
-from reports.annual import TRUSTEE_LEVELS, annual_pdf, build_annual_report
+from reports.annual import TRUSTEE_LEVELS, annual_archive_pdf, annual_pdf, build_annual_report
 from reports.annual_data import Period
 
 ANNUAL = "annual"
@@ -86,6 +91,11 @@ def report_filename(key: str, version: int) -> str:
     return f"{kind}-report-{safe}-v{version}.pdf"
 
 
+def archive_filename(filename: str) -> str:
+    """The archive copy's file name: 'annual-report-2023-v2-pdfa.pdf'."""
+    return f"{filename.removesuffix('.pdf')}-pdfa.pdf"
+
+
 def next_version(session: so.Session, kind: str, key: str) -> int:
     """The version number the next issue of a report gets."""
     latest = session.scalar(
@@ -106,12 +116,19 @@ def issue_report(
     year: int | None,
     user: User,
     data: Any,
+    archive_bytes: bytes | None = None,
 ) -> IssuedReport:
-    """Store a PDF as the next version of its report with its sha256 and data fingerprint."""
+    """Store a PDF as the next version of its report with its sha256 and data fingerprint.
+
+    ``archive_bytes``, the PDF/A-3u archive copy of the same data, is stored beside it.
+    """
     if not pdf_bytes.startswith(b"%PDF-"):
         raise ValueError("Only a PDF document can be issued")
+    if archive_bytes is not None and not archive_bytes.startswith(b"%PDF-"):
+        raise ValueError("The archive copy must be a PDF document")
     key = parameters_key(kind, parameters)
     digest = hashlib.sha256(pdf_bytes).hexdigest()
+    archive_digest = hashlib.sha256(archive_bytes).hexdigest() if archive_bytes else None
     data_fingerprint = fingerprint(data)
     for attempt in range(1, VERSION_ATTEMPTS + 1):
         version = next_version(session, kind, key)
@@ -127,6 +144,9 @@ def issue_report(
             size_bytes=len(pdf_bytes),
             sha256=digest,
             data_fingerprint=data_fingerprint,
+            archive_pdf=archive_bytes,
+            archive_size_bytes=len(archive_bytes) if archive_bytes is not None else None,
+            archive_sha256=archive_digest,
             issued_by_id=user.id,
             issued_by=user.email,
             issued_at=utcnow(),
@@ -151,6 +171,7 @@ def issue_report(
             "size_bytes": [None, issued.size_bytes],
             "sha256": [None, digest],
             "data_fingerprint": [None, data_fingerprint],
+            **({"archive_sha256": [None, archive_digest]} if archive_digest else {}),
         },
     )
     return issued
@@ -165,7 +186,11 @@ def issue_annual_report(
     levels: Sequence[Confidentiality] = TRUSTEE_LEVELS,
     include_register: bool = True,
 ) -> IssuedReport:
-    """Build and render the annual report of a period without the draft mark, and issue it."""
+    """Build and render the annual report of a period without the draft mark, and issue it.
+
+    Two renders of the same data object: the PDF trustees download and its
+    PDF/A-3u archive copy with the figures attached as CSV.
+    """
     report = build_annual_report(
         session,
         period,
@@ -189,4 +214,32 @@ def issue_annual_report(
         year=period.end_year,
         user=user,
         data=report,
+        archive_bytes=annual_archive_pdf(report),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveFile:
+    """An issued report's archive copy, ready to send."""
+
+    report_id: int
+    title: str
+    version: int
+    filename: str  # "annual-report-2023-v2-pdfa.pdf"
+    pdf: bytes
+    sha256: str
+
+
+def archive_download(session: so.Session, report_id: int) -> ArchiveFile | None:
+    """The archive copy of an issued report (None if unknown or issued without one)."""
+    issued = session.get(IssuedReport, report_id, options=[so.undefer(IssuedReport.archive_pdf)])
+    if issued is None or issued.archive_pdf is None or issued.archive_sha256 is None:
+        return None
+    return ArchiveFile(
+        report_id=issued.id,
+        title=issued.title,
+        version=issued.version,
+        filename=archive_filename(issued.filename),
+        pdf=issued.archive_pdf,
+        sha256=issued.archive_sha256,
     )
