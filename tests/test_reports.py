@@ -356,11 +356,6 @@ def test_period_from_text() -> None:
 # --------------------------------------------------------------------------- one definition
 
 
-# Until app/portfolio/queries.py uses the definitions of reports.annual_data (counted_grant,
-# trial_active_between): then this XPASSes, fails as strict, and the marker goes.
-@pytest.mark.xfail(
-    strict=True, reason="portfolio figures still count withdrawn grants and open-ended trials"
-)
 def test_annual_figures_equal_portfolio_figures_every_year(demo: so.Session) -> None:
     from app.portfolio.queries import portfolio_figures
 

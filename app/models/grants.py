@@ -86,7 +86,12 @@ class Grant(TimestampMixin, VersionedMixin, SoftDeleteMixin, Base):
         sa.Index("ix_grants_award_date_id", "award_date", "id"),
         # Portfolio figures: euros per award year read from this index alone, in date order.
         sa.Index(
-            "ix_grants_award_totals", "award_date", "deleted_at", "confidentiality", "amount_eur"
+            "ix_grants_award_totals",
+            "award_date",
+            "deleted_at",
+            "status",
+            "confidentiality",
+            "amount_eur",
         ),
         # Grants completed in a period (portfolio figures).
         sa.Index("ix_grants_end_date", "end_date"),

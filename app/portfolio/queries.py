@@ -30,6 +30,7 @@ from app.models import (
     grant_areas,
 )
 
+from .definitions import counted_grant, trial_active_between
 from .priceindex import index_values, real_terms_sum
 
 
@@ -63,7 +64,8 @@ def _level_in(column: Any, levels: Sequence[Confidentiality]) -> sa.ColumnElemen
 
 
 def _live_grants(levels: Sequence[Confidentiality]) -> sa.ColumnElement[bool]:
-    return sa.and_(Grant.deleted_at.is_(None), _level_in(Grant.confidentiality, levels))
+    # One definition with the annual report (definitions.py): withdrawn grants never count.
+    return sa.and_(counted_grant(), _level_in(Grant.confidentiality, levels))
 
 
 def _live_outputs(levels: Sequence[Confidentiality]) -> sa.ColumnElement[bool]:
@@ -116,14 +118,16 @@ def portfolio_overview(session: so.Session, levels: Sequence[Confidentiality]) -
 # --------------------------------------------------------------------------- period figures
 
 METHOD_NOTES = (
-    "Grants are counted in the year of their award, whatever their status; amounts are the "
+    "Grants are counted in the year of their award whatever their status, except withdrawn "
+    "grants (awards never made), which count nowhere; amounts are the "
     "euro equivalents stored with each grant (lire and other legacy currencies at the "
     "irrevocable euro rates). Grants without a euro equivalent are counted but not summed.",
     "A grant with several research areas counts in each of them, so the research-area "
     "table adds up to more than the total awarded.",
     "Outputs are counted in the year of their date, whichever grant they came from. "
-    "Clinical trials are those active in the period: started by its end (or, without a "
-    "start date, dated by its end) and not completed before it began.",
+    "Clinical trials are those active in the period: begun by its end (start date, else "
+    "first patient, else the output's date) and still running, completed within or after "
+    "the period, or (stopped with no completion date) begun within it.",
     "Time to first output runs from the month of a grant's award to the month of the "
     "earliest dated output attributed to it (outputs known only to the year count as "
     "January; an output dated before the award counts as 0 months); grants without any "
@@ -386,17 +390,13 @@ def _trial_counts(
         .where(
             Output.id == ClinicalTrial.output_id,
             _live_outputs(period.levels),
-            sa.func.coalesce(ClinicalTrial.start_date, Output.output_date) <= period.end,
+            trial_active_between(period.start, period.end),
         )
         .exists()
     )
     rows = session.execute(
         sa.select(ClinicalTrial.phase, ClinicalTrial.status, sa.func.count().label("n"))
         .where(
-            sa.or_(
-                ClinicalTrial.completion_date.is_(None),
-                ClinicalTrial.completion_date >= period.start,
-            ),
             live_and_active,
         )
         .group_by(ClinicalTrial.phase, ClinicalTrial.status)
