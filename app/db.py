@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm as so
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -44,6 +47,30 @@ def configure_engine(engine: sa.Engine) -> sa.Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing.get() else "BEGIN")
 
     return engine
+
+
+@contextmanager
+def write_transaction(session: so.Session) -> Iterator[None]:
+    """Write after reading in a GET request (an audited download), in a transaction of its own.
+
+    Commits the request's read transaction, runs the block in a new one that on
+    SQLite takes the write lock up front (BEGIN IMMEDIATE, waiting up to the
+    busy timeout), and commits it. A deferred SQLite transaction that has read
+    cannot start writing once another connection has committed since its
+    snapshot (WAL): it fails at once with "database is locked", whatever the
+    busy timeout. Objects read before are expired by the first commit and
+    reload inside the new transaction.
+    """
+    session.commit()
+    token = writing.set(True)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        writing.reset(token)
 
 
 def _configure_postgresql(engine: sa.Engine) -> sa.Engine:

@@ -51,17 +51,30 @@ def create_user(
     return user
 
 
-def authenticate(session: so.Session, email: str, password: str) -> User | None:
+def check_password(session: so.Session, email: str, password: str) -> bool:
+    """Whether the password is the user's (reads only: run it before taking a write lock)."""
+    user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        verify_password(DUMMY_HASH, password)
+        return False
+    return verify_password(user.password_hash, password)
+
+
+def authenticate(
+    session: so.Session, email: str, password: str, password_ok: bool | None = None
+) -> User | None:
     """Return the user if the password is right and the account not locked.
 
     Every failure is counted and audited; after MAX_FAILED_LOGINS the account is
-    locked for LOCKOUT, whatever password is tried meanwhile.
+    locked for LOCKOUT, whatever password is tried meanwhile. ``password_ok``:
+    check_password's answer, when the hash was checked before.
     """
     email = normalise_email(email)
     user = session.scalar(sa.select(User).where(User.email == email))
     now = utcnow()
     if user is None:
-        verify_password(DUMMY_HASH, password)
+        if password_ok is None:
+            verify_password(DUMMY_HASH, password)
         record(session, AuditAction.LOGIN_FAILED, actor=email, summary="Unknown email")
         return None
     if user.locked_until is not None and user.locked_until > now:
@@ -73,7 +86,9 @@ def authenticate(session: so.Session, email: str, password: str) -> User | None:
             summary="Account locked after repeated failures",
         )
         return None
-    if not user.is_active or not verify_password(user.password_hash, password):
+    if password_ok is None:
+        password_ok = verify_password(user.password_hash, password)
+    if not user.is_active or not password_ok:
         user.failed_login_count += 1
         summary = "Wrong password" if user.is_active else "Account disabled"
         if user.failed_login_count >= MAX_FAILED_LOGINS:

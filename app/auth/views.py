@@ -9,12 +9,13 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.audit.services import record
+from app.db import write_transaction, writing
 from app.extensions import db
 from app.models import AuditAction
 
 from .access import public, reader_required
 from .forms import LoginForm
-from .services import authenticate
+from .services import authenticate, check_password
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -36,8 +37,16 @@ def login() -> str | Response:
         return redirect(url_for("dashboard.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(db.session, form.email.data or "", form.password.data or "")
-        db.session.commit()
+        email, password = form.email.data or "", form.password.data or ""
+        # The hash (~0.1 s of CPU) runs before SQLite's write lock is taken: held
+        # meanwhile, every other log-in and save would queue behind it.
+        token = writing.set(False)
+        try:
+            password_ok = check_password(db.session, email, password)
+        finally:
+            writing.reset(token)
+        with write_transaction(db.session):
+            user = authenticate(db.session, email, password, password_ok)
         if user is not None:
             session.clear()  # a fresh session on login: no fixation
             login_user(user)

@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from app.audit.services import record
 from app.auth.access import reader_required, staff_required
+from app.db import write_transaction
 from app.extensions import db
 from app.models import AuditAction
 from app.visibility import visible_levels
@@ -59,8 +60,8 @@ def _asset_url() -> str:
 
 def _pdf(pdf: bytes, filename: str, summary: str) -> Response:
     """Send a draft PDF inline and audit the download."""
-    record(db.session, AuditAction.DOWNLOAD, summary=summary)
-    db.session.commit()
+    with write_transaction(db.session):
+        record(db.session, AuditAction.DOWNLOAD, summary=summary)
     response = Response(pdf, mimetype="application/pdf")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename)
     response.headers["Content-Disposition"] = f'inline; filename="{safe}"'
