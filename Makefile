@@ -55,6 +55,12 @@ check: lint test
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
 
+# Load test on loopback: gunicorn + locust, 60 s per engine (SQLite, and PostgreSQL
+# when TEST_DATABASE_URL is set); fails on any error. Not part of `make test`.
+.PHONY: loadtest
+loadtest: $(STAMP)
+	$(BIN)/python -m tests.load.run $(LOADTEST_ARGS)
+
 # Known vulnerabilities in the installed packages (pip-audit, PyPI's advisory data).
 # Needs internet, so it is not part of `make check` or CI; run it before a release
 # and on a schedule. pip-audit lives in a venv of its own, so that its dependencies

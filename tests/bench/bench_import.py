@@ -1,12 +1,17 @@
 """Benchmark: import 100,000 grants from CSV with full validation, in one transaction.
 
-The import writes, so it never touches the shared bench database: it builds a
-scratch SQLite database in a temporary directory, migrates it, adds the
-organisations, people, programmes and areas the file names, generates the CSV
-deterministically and times ``run_import`` (read, check every row, write,
-commit). Target: at least 20,000 rows/s.
+The import writes, so it never touches the shared bench databases: it runs in
+a scratch database on the engine being measured (the runner's ``scratch_url``:
+a new SQLite file, or a new PostgreSQL database next to TEST_DATABASE_URL's,
+dropped afterwards). It migrates it, adds the organisations, people,
+programmes and areas the file names, generates the CSV deterministically and
+times the real import service, ``run_import`` (read, check every row, write,
+commit). Figures: ``import_rows_per_s`` (target: at least 20,000 rows/s),
+``import_check_rows_per_s`` (the same file again as a dry run: every row read,
+checked and found unchanged) and ``import_s``.
 
-Run alone: ``.venv/bin/python -m tests.bench.bench_import [ROWS]``.
+Run alone on SQLite: ``.venv/bin/python -m tests.bench.bench_import [ROWS]``;
+on both engines: ``.venv/bin/python -m tests.bench.run --only import``.
 """
 
 from __future__ import annotations
@@ -39,7 +44,6 @@ from app.models import (
 )
 
 ROWS = 100_000
-TARGET_ROWS_PER_S = 20_000
 ORGS, PEOPLE, FIRST_YEAR, YEARS = 60, 2_000, 1988, 36
 AREAS = (
     "neural stem cells",
@@ -146,60 +150,60 @@ def grants_csv(rows: int = ROWS) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def bench_import(url: str | None = None, app: Any = None, rows: int = ROWS) -> dict[str, Any]:
-    """Time the import of ``rows`` grants into a scratch SQLite database.
+def bench_import(scratch_url: str, engine_name: str, rows: int = ROWS) -> dict[str, Any]:
+    """Time the import of ``rows`` grants into a scratch database on the engine measured.
 
-    ``url`` and ``app`` (the shared bench database and its app) are not used:
-    an import must not write into the shared database.
+    ``scratch_url`` is a new empty database (a SQLite file, or a PostgreSQL
+    database next to the bench ones) that the runner drops afterwards: an import
+    writes, so it must not touch the shared benchmark databases.
     """
-    with tempfile.TemporaryDirectory(prefix="grantpath-bench-import-") as folder:
-        scratch = f"sqlite:///{Path(folder) / 'import.sqlite'}"
-        command.upgrade(alembic_config(scratch), "head")
-        engine = create_configured_engine(scratch, poolclass=sa.pool.NullPool)
-        try:
-            with so.Session(engine) as session:
-                seed(session)
-            data = grants_csv(rows)
-            with so.Session(engine) as session:
-                started, cpu_started = time.perf_counter(), time.process_time()
-                result = run_import(
-                    session, "grants", "bench.csv", data, dry_run=False, actor="bench"
-                )
-                session.commit()
-                seconds = time.perf_counter() - started
-                cpu_seconds = time.process_time() - cpu_started
-                if result.run.status != ImportStatus.APPLIED:
-                    raise RuntimeError(f"benchmark import refused: {result.run.errors[:5]}")
-                written = session.scalar(sa.select(sa.func.count()).select_from(Grant))
-            with so.Session(engine) as session:
-                again_started = time.perf_counter()
-                again = run_import(
-                    session, "grants", "bench.csv", data, dry_run=True, actor="bench"
-                )
-                session.commit()
-                again_seconds = time.perf_counter() - again_started
-                unchanged = (again.run.counts or {}).get("unchanged")
-        finally:
-            engine.dispose()
-    assert written == rows, (written, rows)
-    assert unchanged == rows, (unchanged, rows)
+    # "heads": also works while parallel branches of migrations await re-chaining.
+    command.upgrade(alembic_config(scratch_url), "heads")
+    engine = create_configured_engine(scratch_url, poolclass=sa.pool.NullPool)
+    try:
+        with so.Session(engine) as session:
+            seed(session)
+        data = grants_csv(rows)
+        with so.Session(engine) as session:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            result = run_import(session, "grants", "bench.csv", data, dry_run=False, actor="bench")
+            session.commit()
+            seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started
+            if result.run.status != ImportStatus.APPLIED:
+                raise RuntimeError(f"benchmark import refused: {result.run.errors[:5]}")
+            written = session.scalar(sa.select(sa.func.count()).select_from(Grant))
+        with so.Session(engine) as session:
+            # The same file again as a dry run: every row read, checked and found unchanged.
+            again_started = time.perf_counter()
+            again = run_import(session, "grants", "bench.csv", data, dry_run=True, actor="bench")
+            session.commit()
+            again_seconds = time.perf_counter() - again_started
+            unchanged = (again.run.counts or {}).get("unchanged")
+    finally:
+        engine.dispose()
+    if written != rows or unchanged != rows:
+        raise RuntimeError(f"{rows} rows: {written} written, {unchanged} found unchanged again")
     return {
-        "name": "import 100k grants CSV (SQLite)" if rows == ROWS else f"import {rows} grants",
-        "rows": rows,
-        "bytes": len(data),
-        "seconds": round(seconds, 2),
-        "rows_per_s": round(rows / seconds),
-        # CPU time of this process: what the figure would be on an otherwise idle machine.
-        "cpu_seconds": round(cpu_seconds, 2),
-        "rows_per_cpu_s": round(rows / cpu_seconds),
-        "target_rows_per_s": TARGET_ROWS_PER_S,
-        "ok": rows / seconds >= TARGET_ROWS_PER_S,
-        "reimport_check_seconds": round(again_seconds, 2),
-        "reimport_check_rows_per_s": round(rows / again_seconds),
+        "import_rows_per_s": round(rows / seconds),
+        "import_check_rows_per_s": round(rows / again_seconds),
+        "import_s": round(seconds, 2),
+        # Not figures (kept in the JSON only). CPU time is this process's: on
+        # PostgreSQL the server's own work is not in it.
+        "import_details": {
+            "engine": engine_name,
+            "rows": rows,
+            "bytes": len(data),
+            "cpu_s": round(cpu_seconds, 2),
+            "rows_per_cpu_s": round(rows / cpu_seconds),
+            "check_s": round(again_seconds, 2),
+        },
     }
 
 
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else ROWS
-    for key, value in bench_import(rows=count).items():
-        print(f"{key}: {value}")
+    with tempfile.TemporaryDirectory(prefix="grantpath-bench-import-") as folder:
+        url = f"sqlite:///{Path(folder) / 'import.sqlite'}"
+        for key, value in bench_import(url, "sqlite", rows=count).items():
+            print(f"{key}: {value}")

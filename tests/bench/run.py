@@ -18,14 +18,24 @@ called once per engine with the keyword arguments it asks for by name:
 ``url`` / ``demo_url``
     the database URLs; ``engine_name``: ``"sqlite"`` or ``"postgresql"``;
 ``build``
-    the build figures (``demo_load_s``, ``demo_scale_load_s``, ``reused``).
+    the build figures (``demo_load_s``, ``demo_scale_load_s``, ``reused``);
+``scratch_url``
+    a new, empty database on the engine (a SQLite file in a temporary folder, or
+    a PostgreSQL database next to TEST_DATABASE_URL's), made for that one call
+    and dropped after it: for benchmarks that write.
 
-Each returns a dict of figure name -> number (medians; other values are kept in
-the JSON only). A benchmark that raises is reported and the others still run.
-The table and the JSON (``bench-results/bench-<UTC time>.json`` and
-``bench-results/latest.json``) compare the figures with the quality bars of
-DESIGN.md section 6. Missed targets are reported, not failed: the exit status
-is 0 unless a build or a benchmark broke.
+The shared databases are built only if a selected benchmark asks for one of
+the first seven (``--only import`` needs none). Each benchmark returns a dict
+of figure name -> number (medians; other values are kept in the JSON only);
+figure names start with the benchmark's subject (``import_rows_per_s``) so
+they never collide. A benchmark that raises is reported and the others still
+run. The table has one row per figure, the engines side by side, and the
+target; the JSON (``bench-results/bench-<UTC time>.json`` and
+``bench-results/latest.json``) holds the same figures, keyed by name, so runs
+can be compared: ``--compare FILE`` prints the change against an earlier run,
+``--compare OLD --against NEW`` compares two saved runs without running.
+Missed targets are reported, not failed: the exit status is 0 unless a build
+or a benchmark broke.
 """
 
 from __future__ import annotations
@@ -37,15 +47,19 @@ import inspect
 import json
 import os
 import platform
+import secrets
+import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +74,11 @@ ENGINE_LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # What the benchmark databases are made from: a change to any of these rebuilds them.
 KEY_SOURCES = ("app/demo/*.py", "app/models/*.py", "migrations/versions/*.py")
 BUILD_ENV = {"SECRET_KEY": "bench"}
+# The runner's parameters that need the shared benchmark databases built.
+DATABASE_PARAMETERS = ("session", "demo_session", "app", "demo_app", "url", "demo_url", "build")
+# Changes smaller than this (in either direction) are shown as noise by --compare.
+NOISE = 0.10
+JSON_SCHEMA = 2
 
 # Quality bars of DESIGN.md section 6: figure -> (comparison, limit).
 TARGETS: dict[str, tuple[str, float]] = {
@@ -90,12 +109,18 @@ UNITS: tuple[tuple[str, str], ...] = (
 
 @dataclass
 class Setup:
-    """The two benchmark databases of one engine and how long they took to load."""
+    """The two benchmark databases of one engine and how long they took to load.
+
+    ``demo_url`` and ``scale_url`` are None when no selected benchmark needs
+    them (nothing was built); ``server_url`` is where PostgreSQL scratch
+    databases are created (None for SQLite).
+    """
 
     engine: str
-    demo_url: str
-    scale_url: str
+    demo_url: str | None
+    scale_url: str | None
     build: dict[str, Any]
+    server_url: str | None = None
 
 
 def cache_key(scale: int) -> str:
@@ -210,7 +235,8 @@ def postgresql_setup(base_url: str, key: str, scale: int, rebuild: bool) -> Setu
             build = None if rebuild else _read_marker(marker, key)
             if build is not None and set(names.values()) <= existing:
                 print(f"PostgreSQL: reusing the databases built {build['built_at']}")
-                return Setup("postgresql", urls["demo"], urls["scale"], {**build, "reused": True})
+                reused = {**build, "reused": True}
+                return Setup("postgresql", urls["demo"], urls["scale"], reused, base_url)
             print(f"PostgreSQL: building the benchmark databases on {base.host}:{base.port}")
             marker.unlink(missing_ok=True)
             for name in names.values():
@@ -221,7 +247,7 @@ def postgresql_setup(base_url: str, key: str, scale: int, rebuild: bool) -> Setu
     build = _build_figures(key, scale, urls["demo"], urls["scale"])
     build["vacuum_analyze_s"] = sum(vacuum_analyze(url) for url in urls.values())
     marker.write_text(json.dumps(build, indent=2))
-    return Setup("postgresql", urls["demo"], urls["scale"], {**build, "reused": False})
+    return Setup("postgresql", urls["demo"], urls["scale"], {**build, "reused": False}, base_url)
 
 
 def vacuum_analyze(url: str) -> float:
@@ -242,6 +268,30 @@ def vacuum_analyze(url: str) -> float:
         engine.dispose()
     print(f"  VACUUM ANALYZE {sa.make_url(url).database}: {seconds:.1f} s", flush=True)
     return seconds
+
+
+@contextmanager
+def scratch_database(setup: Setup) -> Iterator[str]:
+    """A new empty database on the setup's engine for one benchmark call; dropped afterwards."""
+    if setup.engine == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="grantpath-bench-scratch-") as folder:
+            yield f"sqlite:///{Path(folder) / 'scratch.sqlite'}"
+        return
+    if setup.server_url is None:
+        raise RuntimeError("no PostgreSQL server to create a scratch database on")
+    base = sa.make_url(setup.server_url)
+    name = f"{(base.database or 'grantpath')[:30]}_bench_scratch_{secrets.token_hex(4)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
 
 
 # ---------------------------------------------------------------------------- benchmarks
@@ -282,34 +332,67 @@ def discover(only: list[str]) -> list[tuple[str, Callable[..., Any] | Exception]
     return found
 
 
+def parameters_of(function: Callable[..., Any]) -> list[str]:
+    """The runner's parameters a benchmark asks for; TypeError for any it cannot provide."""
+    wanted = []
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.name in Context.PARAMETERS:
+            wanted.append(parameter.name)
+        elif parameter.default is inspect.Parameter.empty and parameter.kind not in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        ):
+            raise TypeError(f"the runner cannot provide the parameter {parameter.name!r}")
+    return wanted
+
+
+def needs_databases(benchmarks: list[tuple[str, Callable[..., Any] | Exception]]) -> bool:
+    """Whether any selected benchmark asks for the shared databases (or cannot be read)."""
+    for _, function in benchmarks:
+        if isinstance(function, Exception):
+            continue
+        try:
+            if set(parameters_of(function)) & set(DATABASE_PARAMETERS):
+                return True
+        except TypeError:
+            continue  # reported when it runs
+    return False
+
+
 class Context:
     """The apps and values benchmarks may ask for, on one engine."""
 
-    PARAMETERS = (
-        "session",
-        "demo_session",
-        "app",
-        "demo_app",
-        "url",
-        "demo_url",
-        "engine_name",
-        "build",
-    )
+    PARAMETERS = (*DATABASE_PARAMETERS, "engine_name", "scratch_url")
 
     def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+
+    @staticmethod
+    def _app(url: str | None) -> Any:
         from app import create_app
 
-        self.setup = setup
-        self.app = create_app({"DATABASE_URL": setup.scale_url, "SECRET_KEY": "bench"})
-        self.demo_app = create_app({"DATABASE_URL": setup.demo_url, "SECRET_KEY": "bench"})
+        if url is None:
+            raise RuntimeError("the benchmark databases were not built")
+        return create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+
+    @cached_property
+    def app(self) -> Any:
+        """The app on the scale database, made when first asked for."""
+        return self._app(self.setup.scale_url)
+
+    @cached_property
+    def demo_app(self) -> Any:
+        """The app on the demo database, made when first asked for."""
+        return self._app(self.setup.demo_url)
 
     def close(self) -> None:
         from app.extensions import db
 
-        for app in (self.app, self.demo_app):
-            with app.app_context():
-                for engine in db.engines.values():
-                    engine.dispose()
+        for name in ("app", "demo_app"):
+            if name in self.__dict__:  # only the apps that were made
+                with self.__dict__[name].app_context():
+                    for engine in db.engines.values():
+                        engine.dispose()
 
     @contextmanager
     def arguments(self, function: Callable[..., Any]) -> Iterator[dict[str, Any]]:
@@ -318,23 +401,25 @@ class Context:
         The app context is the scale app's unless only demo values are asked
         for; the session of that app is its ``db.session``, the other one a
         fresh session of the other app. Sessions are rolled back afterwards.
+        A benchmark that asks for none of the shared databases' values runs
+        without an app context (and the apps are not made for it).
         """
         from app.extensions import db
 
-        wanted = []
-        for parameter in inspect.signature(function).parameters.values():
-            if parameter.name in self.PARAMETERS:
-                wanted.append(parameter.name)
-            elif parameter.default is inspect.Parameter.empty and parameter.kind not in (
-                inspect.Parameter.VAR_POSITIONAL,
-                inspect.Parameter.VAR_KEYWORD,
-            ):
-                raise TypeError(f"the runner cannot provide the parameter {parameter.name!r}")
-        demo_only = all(
-            name.startswith("demo_") for name in wanted if name not in ("engine_name", "build")
-        )
-        primary, other = (self.demo_app, self.app) if demo_only else (self.app, self.demo_app)
+        wanted = parameters_of(function)
+        values: dict[str, Any] = {"engine_name": self.setup.engine}
         with ExitStack() as stack:
+            if "scratch_url" in wanted:
+                values["scratch_url"] = stack.enter_context(scratch_database(self.setup))
+            if not set(wanted) & set(DATABASE_PARAMETERS):
+                yield {name: values[name] for name in wanted}
+                return
+            demo_only = all(
+                name.startswith("demo_")
+                for name in wanted
+                if name not in ("engine_name", "build", "scratch_url")
+            )
+            primary = self.demo_app if demo_only else self.app
             stack.enter_context(primary.app_context())
             sessions: dict[str, Any] = {}
             for name in ("session", "demo_session"):
@@ -343,20 +428,20 @@ class Context:
                     if app is primary:
                         session = db.session
                     else:
-                        with other.app_context():
+                        with app.app_context():
                             session = db.sessionmaker()
                         stack.callback(session.close)
                     stack.callback(session.rollback)
                     sessions[name] = session
-            values: dict[str, Any] = {
-                **sessions,
-                "app": self.app,
-                "demo_app": self.demo_app,
-                "url": self.setup.scale_url,
-                "demo_url": self.setup.demo_url,
-                "engine_name": self.setup.engine,
-                "build": self.setup.build,
+            values.update(sessions)
+            lazy = {
+                "app": lambda: self.app,
+                "demo_app": lambda: self.demo_app,
+                "url": lambda: self.setup.scale_url,
+                "demo_url": lambda: self.setup.demo_url,
+                "build": lambda: self.setup.build,
             }
+            values.update({name: lazy[name]() for name in wanted if name in lazy})
             yield {name: values[name] for name in wanted}
 
 
@@ -556,8 +641,9 @@ def machine(setups: list[Setup]) -> dict[str, Any]:
         "load_average": [round(load, 2) for load in os.getloadavg()],
     }
     for setup in setups:
-        if setup.engine == "postgresql":
-            engine = sa.create_engine(setup.demo_url, poolclass=sa.pool.NullPool)
+        url = setup.server_url or setup.demo_url
+        if setup.engine == "postgresql" and url:
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
             try:
                 with engine.connect() as connection:
                     info["postgresql"] = connection.exec_driver_sql("SHOW server_version").scalar()
@@ -568,6 +654,104 @@ def machine(setups: list[Setup]) -> dict[str, Any]:
 
 def _safe_url(url: str) -> str:
     return sa.make_url(url).render_as_string(hide_password=True)
+
+
+# ------------------------------------------------------------------------------ comparing
+
+
+def better_direction(figure: str) -> str:
+    """ "higher" or "lower": which way a figure improves (its target's, else its unit's)."""
+    if figure in TARGETS:
+        return "higher" if TARGETS[figure][0] == ">=" else "lower"
+    return "higher" if "_per_" in figure else "lower"
+
+
+def figures_table(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The JSON's comparable form: figure -> unit, target, direction and a value per engine."""
+    return {
+        row["figure"]: {
+            "unit": row["unit"],
+            "target": row["target"],
+            "better": better_direction(row["figure"]),
+            **{engine: row[engine] for engine in ENGINES},
+        }
+        for row in rows
+        if row["result"] != "ERROR"
+    }
+
+
+def engine_figures(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """engine -> figure -> value of a saved run (older runs' JSON included)."""
+    return {
+        engine: {
+            name: value
+            for name, value in (data.get("figures") or {}).items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        for engine, data in (report.get("engines") or {}).items()
+    }
+
+
+def render_comparison(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The change of every figure both runs have, per engine, as an aligned table."""
+    before, after = engine_figures(old), engine_figures(new)
+    names: list[str] = []
+    for figures in after.values():
+        names.extend(name for name in figures if name not in names)
+    earlier_only = sorted({name for figures in before.values() for name in figures} - set(names))
+    lines = []
+    for name in names:
+        cells = []
+        verdicts = []
+        for engine in ENGINES:
+            was, now = before.get(engine, {}).get(name), after.get(engine, {}).get(name)
+            if was is None or now is None:
+                cells.append(
+                    "–" if was is None and now is None else "new" if was is None else "gone"
+                )
+                continue
+            change = (now - was) / was if was else 0.0
+            cells.append(f"{fmt(was)} -> {fmt(now)} ({change:+.0%})")
+            if abs(change) >= NOISE:
+                improved = (change > 0) == (better_direction(name) == "higher")
+                verdicts.append(f"{'better' if improved else 'worse'} ({ENGINE_LABELS[engine]})")
+        lines.append((name, unit_of(name), *cells, ", ".join(verdicts)))
+    header = ("figure", "unit", "SQLite", "PostgreSQL", f"beyond ±{NOISE:.0%}")
+    widths = [max(len(text) for text in column) for column in zip(header, *lines, strict=False)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(text.ljust(width) for text, width in zip(cells, widths, strict=True))
+
+    rule = "  ".join("-" * width for width in widths)
+    table = [line(header).rstrip(), rule, *(line(cells).rstrip() for cells in lines)]
+    if earlier_only:
+        table.append(f"Not measured in the newer run: {', '.join(earlier_only)}")
+    return "\n".join(table)
+
+
+def print_comparison(old_path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Print the change against an earlier run, with what differs between the two runs."""
+    commit = (old.get("machine") or {}).get("git_commit") or "?"
+    print(f"\nChange against {old_path} ({old.get('timestamp', '?')}, commit {commit[:10]}):\n")
+    notes = []
+    if old.get("scale") != new.get("scale"):
+        notes.append(f"the scale differs ({old.get('scale')} then, {new.get('scale')} now)")
+    for when, report in (("then", old), ("now", new)):
+        load = (report.get("machine") or {}).get("load_average_at_start")
+        cores = (report.get("machine") or {}).get("cores") or 1
+        if load is not None and load > cores:
+            notes.append(f"the machine was busy {when} (load average {load})")
+    print(render_comparison(old, new))
+    for note in notes:
+        print(f"Note: {note}.")
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    try:
+        report: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"cannot read {path}: {error}") from error
+    return report
 
 
 # ---------------------------------------------------------------------------------- main
@@ -598,7 +782,25 @@ def main(argv: list[str] | None = None) -> int:
         metavar="WORD",
         help="run only benchmarks whose function name contains WORD (repeatable)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="FILE",
+        help="print the change of every figure against an earlier run's JSON",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="FILE",
+        help="with --compare: compare with this saved run instead of running the benchmarks",
+    )
     args = parser.parse_args(argv)
+    if args.against:
+        if not args.compare:
+            parser.error("--against needs --compare")
+        print_comparison(args.compare, _read_report(args.compare), _read_report(args.against))
+        return 0
+    earlier = _read_report(args.compare) if args.compare else None
     started = datetime.now(UTC)
     began = time.perf_counter()
     key = cache_key(args.scale)
@@ -609,6 +811,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.cpu_count()} cores): the figures will be pessimistic."
         )
     benchmarks = discover(args.only)
+    build = needs_databases(benchmarks)
 
     setups: list[Setup] = []
     results: dict[str, list[Outcome]] = {}
@@ -616,6 +819,9 @@ def main(argv: list[str] | None = None) -> int:
     base_url = os.environ.get("TEST_DATABASE_URL", "")
     engines = ["sqlite"] + (["postgresql"] if base_url.startswith("postgresql") else [])
     for engine in engines:
+        if not build:  # the selected benchmarks use scratch databases only
+            setups.append(Setup(engine, None, None, {}, base_url if engine != "sqlite" else None))
+            continue
         try:
             setup = (
                 sqlite_setup(key, args.scale, args.rebuild)
@@ -656,8 +862,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
     elapsed = time.perf_counter() - began
     load_after = os.getloadavg()[0]
+    scope = f"only {', '.join(args.only)}; " if args.only else ""
     print(
-        f"\nBenchmarks, medians ({args.scale:,} synthetic grants; {os.cpu_count()} cores; "
+        f"\nBenchmarks, medians ({scope}{args.scale:,} synthetic grants; {os.cpu_count()} cores; "
         f"load average {load_before:.1f} at the start, {load_after:.1f} at the end; "
         f"{elapsed:.0f} s in all)\n"
     )
@@ -677,17 +884,21 @@ def main(argv: list[str] | None = None) -> int:
         print("\nERRORS:\n" + "\n".join(f"  {line}" for line in errors))
 
     report = {
+        "schema": JSON_SCHEMA,
         "timestamp": started.isoformat(timespec="seconds"),
         "seconds": round(elapsed, 1),
         "scale": args.scale,
+        "only": args.only,
         "cache_key": key,
         "machine": {**machine(setups), "load_average_at_start": round(load_before, 2)},
         "targets": {name: list(target) for name, target in TARGETS.items()},
+        # The figures, keyed by name: what --compare reads (with engines.*.figures).
+        "figures": figures_table(rows),
         "engines": {
             setup.engine: {
                 "databases": {
-                    "demo": _safe_url(setup.demo_url),
-                    "scale": _safe_url(setup.scale_url),
+                    "demo": _safe_url(setup.demo_url) if setup.demo_url else None,
+                    "scale": _safe_url(setup.scale_url) if setup.scale_url else None,
                 },
                 "build": setup.build,
                 "figures": figures_of(results[setup.engine]),
@@ -713,8 +924,12 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(text)
     (RESULTS / "latest.json").write_text(text)
     print(f"\nWritten: {path.relative_to(ROOT)} and bench-results/latest.json")
+    if earlier is not None:
+        print_comparison(args.compare, earlier, json.loads(text))
     return 1 if errors else 0
 
 
 if __name__ == "__main__":
+    # A SIGTERM still runs the clean-up (scratch databases dropped, server stopped).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())

@@ -1,0 +1,1 @@
+"""`make loadtest`: the app served by gunicorn under a mixed locust workload (see run.py)."""
