@@ -32,6 +32,7 @@ FEATURES = (
     "reports",
     "impact",
     "imports",
+    "exports",
     "highlights",
     "jobs",
     "giving360",

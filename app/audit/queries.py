@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -60,8 +61,8 @@ def log_dates(params: ListParams) -> tuple[date | None, date | None]:
     return _day(params.filters.get("from")), _day(params.filters.get("to"))
 
 
-def audit_log(session: so.Session, params: ListParams) -> Page[AuditEvent]:
-    """One page of the whole audit trail, newest first, filtered as asked."""
+def _log_query(params: ListParams) -> sa.Select[AuditEvent]:
+    """The audit log's select: newest first, filtered as asked."""
     query = sa.select(AuditEvent)
     action = params.filters.get("action")
     if action in AuditAction.__members__.values():
@@ -81,8 +82,19 @@ def audit_log(session: so.Session, params: ListParams) -> Page[AuditEvent]:
     if end is not None:
         after = datetime.combine(end + timedelta(days=1), time(), UTC)
         query = query.where(AuditEvent.occurred_at < after)
-    query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    return paginate(session, query, params)
+    return query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+
+
+def audit_log(session: so.Session, params: ListParams) -> Page[AuditEvent]:
+    """One page of the whole audit trail, newest first, filtered as asked."""
+    return paginate(session, _log_query(params), params)
+
+
+def audit_events(session: so.Session, params: ListParams) -> Iterator[AuditEvent]:
+    """Every audit event the log's filters match, newest first, in batches (exports)."""
+    result = session.scalars(_log_query(params).execution_options(yield_per=1000))
+    for batch in result.partitions():
+        yield from batch
 
 
 def entity_types(session: so.Session) -> list[str]:

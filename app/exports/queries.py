@@ -11,8 +11,19 @@ from sqlalchemy import orm as so
 from app.models import Confidentiality, Grant, Organisation, Person, Programme
 
 GRANT_COLUMNS = (
-    "reference", "title", "institution", "country", "programme", "principal_investigator",
-    "award_date", "start_date", "end_date", "amount", "currency", "amount_eur", "status",
+    "reference",
+    "title",
+    "institution",
+    "country",
+    "programme",
+    "principal_investigator",
+    "award_date",
+    "start_date",
+    "end_date",
+    "amount",
+    "currency",
+    "amount_eur",
+    "status",
     "confidentiality",
 )
 
@@ -24,11 +35,20 @@ def grant_register_rows(
     pi = so.aliased(Person)
     query = (
         sa.select(
-            Grant.reference, Grant.title, Organisation.name.label("institution"),
-            Organisation.country, Programme.name.label("programme"),
+            Grant.reference,
+            Grant.title,
+            Organisation.name.label("institution"),
+            Organisation.country,
+            Programme.name.label("programme"),
             (pi.given_names + " " + pi.family_name).label("principal_investigator"),
-            Grant.award_date, Grant.start_date, Grant.end_date, Grant.amount_awarded,
-            Grant.currency, Grant.amount_eur, Grant.status, Grant.confidentiality,
+            Grant.award_date,
+            Grant.start_date,
+            Grant.end_date,
+            Grant.amount_awarded,
+            Grant.currency,
+            Grant.amount_eur,
+            Grant.status,
+            Grant.confidentiality,
         )
         .join(Organisation, Organisation.id == Grant.host_organisation_id)
         .outerjoin(Programme, Programme.id == Grant.programme_id)

@@ -7,7 +7,7 @@ matches or sorts on the hidden name, so trustees cannot learn it even indirectly
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,7 +28,7 @@ from app.models import (
     Grant,
 )
 from app.models.base import Money
-from app.records.listing import ListParams, Page, like_pattern, paginate
+from app.records.listing import ListParams, Page, like_pattern, paginate, stream
 
 ANONYMOUS = "Anonymous donor"
 # Donations shown on a fund's or a donor's page; the rest are one click away.
@@ -103,10 +103,8 @@ def _allocated_by_fund(levels: Sequence[Confidentiality]) -> sa.Subquery:
     )
 
 
-def fund_list(
-    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
-) -> Page[FundRow]:
-    """One page of funds with donations received, allocated and balance in EUR."""
+def _fund_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
+    """The fund list's select: searched, filtered and sorted as asked."""
     received = _received_by_fund()
     allocated = _allocated_by_fund(levels)
     received_eur = sa.func.coalesce(received.c.total, 0)
@@ -137,25 +135,40 @@ def fund_list(
         "balance": received_eur - allocated_eur,
     }[params.sort]
     order = column.desc() if params.descending else column.asc()
-    query = query.order_by(order, Fund.id.desc() if params.descending else Fund.id)
-    page = paginate(session, query, params, scalars=False)
+    return query.order_by(order, Fund.id.desc() if params.descending else Fund.id)
+
+
+def _fund_row(r: Any) -> FundRow:
+    return FundRow(
+        r.id,
+        r.name,
+        r.is_restricted,
+        r.received,
+        r.allocated,
+        r.balance,
+        r.deleted_at is not None,
+    )
+
+
+def fund_list(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Page[FundRow]:
+    """One page of funds with donations received, allocated and balance in EUR."""
+    page = paginate(session, _fund_query(params, levels), params, scalars=False)
     return Page(
-        items=[
-            FundRow(
-                r.id,
-                r.name,
-                r.is_restricted,
-                r.received,
-                r.allocated,
-                r.balance,
-                r.deleted_at is not None,
-            )
-            for r in page.items
-        ],
+        items=[_fund_row(r) for r in page.items],
         page=page.page,
         per_page=page.per_page,
         total=page.total,
     )
+
+
+def fund_rows(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Iterator[FundRow]:
+    """Every fund the list's filters match, in its order, in batches (exports)."""
+    for batch in stream(session, _fund_query(params, levels)):
+        yield from map(_fund_row, batch)
 
 
 @dataclass(frozen=True)
@@ -332,21 +345,31 @@ def _donation_conditions(params: ListParams) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def donation_list(session: so.Session, params: ListParams, reveal: bool) -> Page[DonationRow]:
-    """One page of donations, filtered and sorted as asked."""
+def _donation_query(params: ListParams, reveal: bool) -> sa.Select[Any]:
+    """The donation list's select: filtered and sorted as asked."""
     query = _donation_select(reveal).where(*_donation_conditions(params))
     column = DONATION_SORTS[params.sort]
     order = column.desc() if params.descending else column.asc()
-    query = query.order_by(
+    return query.order_by(
         order.nulls_last(), Donation.id.desc() if params.descending else Donation.id
     )
-    page = paginate(session, query, params, scalars=False)
+
+
+def donation_list(session: so.Session, params: ListParams, reveal: bool) -> Page[DonationRow]:
+    """One page of donations, filtered and sorted as asked."""
+    page = paginate(session, _donation_query(params, reveal), params, scalars=False)
     return Page(
         items=[_donation_row(r, reveal) for r in page.items],
         page=page.page,
         per_page=page.per_page,
         total=page.total,
     )
+
+
+def donation_rows(session: so.Session, params: ListParams, reveal: bool) -> Iterator[DonationRow]:
+    """Every donation the list's filters match, in its order, in batches (exports)."""
+    for batch in stream(session, _donation_query(params, reveal)):
+        yield from (_donation_row(r, reveal) for r in batch)
 
 
 def donation_list_total(session: so.Session, params: ListParams) -> Decimal:
@@ -436,8 +459,8 @@ def _given_by_donor() -> sa.Subquery:
     )
 
 
-def donor_list(session: so.Session, params: ListParams, reveal: bool) -> Page[DonorRow]:
-    """One page of donors with what each gave, filtered and sorted as asked."""
+def _donor_query(params: ListParams, reveal: bool) -> Any:
+    """The donor list's select: filtered and sorted as asked, never on a hidden name."""
     given = _given_by_donor()
     name = _shown_name(reveal)
     total = sa.func.coalesce(given.c.total, 0)
@@ -470,27 +493,38 @@ def donor_list(session: so.Session, params: ListParams, reveal: bool) -> Page[Do
         "last": given.c.last_on,
     }[params.sort]
     order = column.desc() if params.descending else column.asc()
-    query = query.order_by(order.nulls_last(), Donor.id.desc() if params.descending else Donor.id)
-    page = paginate(session, query, params, scalars=False)
+    return query.order_by(order.nulls_last(), Donor.id.desc() if params.descending else Donor.id)
+
+
+def _donor_row(r: Any, reveal: bool) -> DonorRow:
+    return DonorRow(
+        r.id,
+        r.shown_name,
+        r.kind,
+        r.is_anonymous and reveal,
+        r.is_fictional,
+        int(r.n),
+        r.total,
+        r.last_on,
+        r.deleted_at is not None,
+    )
+
+
+def donor_list(session: so.Session, params: ListParams, reveal: bool) -> Page[DonorRow]:
+    """One page of donors with what each gave, filtered and sorted as asked."""
+    page = paginate(session, _donor_query(params, reveal), params, scalars=False)
     return Page(
-        items=[
-            DonorRow(
-                r.id,
-                r.shown_name,
-                r.kind,
-                r.is_anonymous and reveal,
-                r.is_fictional,
-                int(r.n),
-                r.total,
-                r.last_on,
-                r.deleted_at is not None,
-            )
-            for r in page.items
-        ],
+        items=[_donor_row(r, reveal) for r in page.items],
         page=page.page,
         per_page=page.per_page,
         total=page.total,
     )
+
+
+def donor_rows(session: so.Session, params: ListParams, reveal: bool) -> Iterator[DonorRow]:
+    """Every donor the list's filters match, in its order, in batches (exports)."""
+    for batch in stream(session, _donor_query(params, reveal)):
+        yield from (_donor_row(r, reveal) for r in batch)
 
 
 @dataclass(frozen=True)

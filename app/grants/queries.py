@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -25,7 +26,17 @@ from app.models import (
     ResearchArea,
     grant_areas,
 )
-from app.records.listing import ListParams, Page, like_pattern, paginate
+from app.records.listing import (
+    ListParams,
+    OrderedJoin,
+    Page,
+    distinct_years,
+    like_pattern,
+    page_number,
+    stream,
+    unindexed,
+)
+from app.visibility import ALL_LEVELS
 
 FILTERS = ("year", "programme", "area", "status", "institution")
 SORTS = {
@@ -37,6 +48,18 @@ SORTS = {
     "status": Grant.status,
 }
 DEFAULT_SORT = "award_date"
+# Each sort with its tie-breakers (ending in a unique column, so pages never overlap), in the
+# order of an index: ix_grants_award_date_id, uq_grants_reference, ix_grants_live_title,
+# ix_organisations_name then ix_grants_host_organisation_id, ix_grants_live_amount and
+# ix_grants_live_status (migration 97ea8edde88f).
+ORDERS: dict[str, tuple[Any, ...]] = {
+    "award_date": (Grant.award_date, Grant.id),
+    "reference": (Grant.reference,),
+    "title": (Grant.title, Grant.id),
+    "institution": (Organisation.name, Organisation.id, Grant.id),
+    "amount_eur": (Grant.amount_eur, Grant.id),
+    "status": (Grant.status, Grant.award_date, Grant.id),
+}
 
 
 @dataclass(frozen=True)
@@ -62,93 +85,199 @@ class FilterChoices:
     areas: list[tuple[int, str]]
 
 
-def grant_list(
-    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
-) -> Page[GrantRow]:
-    """One page of the grant register, filtered and sorted as asked."""
-    query = (
-        sa.select(
-            Grant.id,
-            Grant.reference,
-            Grant.title,
-            Organisation.name.label("institution"),
-            Programme.name.label("programme"),
-            Grant.award_date,
-            Grant.amount_awarded,
-            Grant.currency,
-            Grant.amount_eur,
-            Grant.status,
-            Grant.confidentiality,
-            Grant.deleted_at,
-        )
-        .join(Organisation, Organisation.id == Grant.host_organisation_id)
-        .outerjoin(Programme, Programme.id == Grant.programme_id)
-        .where(Grant.confidentiality.in_(levels))
-    )
-    query = query.where(
+# How a page is read depends on how many grants match (the COUNT comes first). Up to LARGE,
+# the matching grants are picked by the filters' indexes and sorted: reading a sort's index
+# in order instead, the planner would expect to meet them early, but filters correlate with
+# dates (a programme's grants are all of one year), and PostgreSQL then read 90,000 rows for
+# a page. Above LARGE, the sort's index is read in order, testing the filters on the way.
+LARGE = 10_000
+# Filters whose index also gives a sort's order (ix_grants_award_date_id, ix_grants_live_status).
+SERVED_BY_SORT_INDEX = {"award_date": {"year", "status"}, "status": {"status"}}
+
+
+def _grant_conditions(
+    params: ListParams, levels: Sequence[Confidentiality], for_sorted_scan: bool = False
+) -> list[sa.ColumnElement[bool]]:
+    """The list's filters, on the grants table alone (so a COUNT needs no join).
+
+    ``for_sorted_scan`` (many rows match, sorted on another column) keeps SQLite from looking
+    the filtered columns up by index, which would make it sort every matching row.
+    """
+
+    def col(column: Any) -> Any:
+        return unindexed(column) if for_sorted_scan else column
+
+    conditions: list[sa.ColumnElement[bool]] = [
         Grant.deleted_at.is_not(None) if params.show_deleted else Grant.deleted_at.is_(None)
-    )
+    ]
+    if set(levels) != set(ALL_LEVELS):
+        # For staff the test holds for every row: leaving it out lets counts use an index alone.
+        conditions.append(Grant.confidentiality.in_(levels))
     if params.q:
         pattern = like_pattern(params.q.lower())
-        query = query.where(
+        conditions.append(
             sa.or_(
                 sa.func.lower(Grant.title).like(pattern, escape="\\"),
                 sa.func.lower(Grant.reference).like(pattern, escape="\\"),
             )
         )
-    if (year := params.filter_int("year")) is not None:
-        query = query.where(
-            Grant.award_date >= date(year, 1, 1), Grant.award_date < date(year + 1, 1, 1)
-        )
+    if (year := params.filter_int("year")) is not None and 1 <= year <= 9998:
+        conditions.append(col(Grant.award_date) >= date(year, 1, 1))
+        conditions.append(col(Grant.award_date) < date(year + 1, 1, 1))
     if (programme := params.filter_int("programme")) is not None:
-        query = query.where(Grant.programme_id == programme)
+        conditions.append(col(Grant.programme_id) == programme)
     if (institution := params.filter_int("institution")) is not None:
-        query = query.where(Grant.host_organisation_id == institution)
+        conditions.append(col(Grant.host_organisation_id) == institution)
     if (area := params.filter_int("area")) is not None:
-        query = query.where(
-            Grant.id.in_(
+        conditions.append(
+            col(Grant.id).in_(
                 sa.select(grant_areas.c.grant_id).where(grant_areas.c.research_area_id == area)
             )
         )
     if params.filters.get("status") in GrantStatus.__members__.values():
-        query = query.where(Grant.status == params.filters["status"])
-    column = SORTS[params.sort]
-    order = column.desc() if params.descending else column.asc()
-    query = query.order_by(order.nulls_last(), Grant.id.desc() if params.descending else Grant.id)
-    page = paginate(session, query, params, scalars=False)
-    return Page(
-        items=[
-            GrantRow(
-                r.id,
-                r.reference,
-                r.title,
-                r.institution,
-                r.programme,
-                r.award_date,
-                r.amount_awarded,
-                r.currency,
-                r.amount_eur,
-                r.status,
-                r.confidentiality,
-                r.deleted_at is not None,
-            )
-            for r in page.items
-        ],
-        page=page.page,
-        per_page=page.per_page,
-        total=page.total,
+        conditions.append(col(Grant.status) == params.filters["status"])
+    return conditions
+
+
+def _columns() -> tuple[Any, ...]:
+    return (
+        Grant.id,
+        Grant.reference,
+        Grant.title,
+        Organisation.name.label("institution"),
+        Programme.name.label("programme"),
+        Grant.award_date,
+        Grant.amount_awarded,
+        Grant.currency,
+        Grant.amount_eur,
+        Grant.status,
+        Grant.confidentiality,
+        Grant.deleted_at,
     )
+
+
+def _order(params: ListParams, keys: Sequence[Any]) -> list[Any]:
+    direction = sa.desc if params.descending else sa.asc
+    order = [direction(key) for key in keys]
+    if params.sort == "amount_eur":  # the only sort column that may be empty
+        # NULLS LAST only where needed: on NOT NULL columns it would keep PostgreSQL
+        # from reading the rows in index order (a sort of every row instead).
+        order[0] = order[0].nulls_last()
+    return order
+
+
+def _grant_select(
+    params: ListParams, conditions: Sequence[sa.ColumnElement[bool]], large: bool = False
+) -> sa.Select[Any]:
+    """The list's rows in the order asked, with tie-breakers so that pages never overlap."""
+    if large and params.sort == "institution":
+        # Institutions in name order, each one's grants by index: no sort of every grant.
+        source: Any = OrderedJoin(
+            Organisation.__table__,
+            Grant.__table__,
+            Organisation.id == Grant.host_organisation_id,
+        )
+    else:
+        source = sa.join(
+            Grant.__table__, Organisation.__table__, Organisation.id == Grant.host_organisation_id
+        )
+    return (
+        sa.select(*_columns())
+        .select_from(source)
+        .outerjoin(Programme, Programme.id == Grant.programme_id)
+        .where(*conditions)
+        .order_by(*_order(params, ORDERS[params.sort]))
+    )
+
+
+def _sorted_apart(
+    params: ListParams, conditions: Sequence[sa.ColumnElement[bool]], limit: int, offset: int
+) -> Any:
+    """One page of the list when few grants match: those grants with their sort keys, picked
+    on their own (MATERIALIZED: by the filters' indexes), sorted, cut to the page, and only
+    then joined to what the page shows."""
+    keys = ORDERS[params.sort]
+    matching = sa.select(
+        Grant.id.label("grant_id"), *(key.label(f"key{i}") for i, key in enumerate(keys))
+    )
+    if params.sort == "institution":
+        matching = matching.join(Organisation, Organisation.id == Grant.host_organisation_id)
+    picked = matching.where(*conditions).cte("matching").prefix_with("MATERIALIZED")
+    key_columns = [picked.c[f"key{i}"] for i in range(len(keys))]
+    page = (
+        sa.select(picked)
+        .order_by(*_order(params, key_columns))
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    return (
+        sa.select(*_columns())
+        .select_from(page)
+        .join(Grant, Grant.id == page.c.grant_id)
+        .join(Organisation, Organisation.id == Grant.host_organisation_id)
+        .outerjoin(Programme, Programme.id == Grant.programme_id)
+        .order_by(*_order(params, [page.c[f"key{i}"] for i in range(len(keys))]))
+    )
+
+
+def _grant_row(r: Any) -> GrantRow:
+    return GrantRow(
+        r.id,
+        r.reference,
+        r.title,
+        r.institution,
+        r.programme,
+        r.award_date,
+        r.amount_awarded,
+        r.currency,
+        r.amount_eur,
+        r.status,
+        r.confidentiality,
+        r.deleted_at is not None,
+    )
+
+
+def _served_by_sort_index(params: ListParams) -> bool:
+    """Whether the sort's own index finds the filtered rows (none, or a year or status)."""
+    asked = set(params.filters) | ({"q"} if params.q else set())
+    return asked <= SERVED_BY_SORT_INDEX.get(params.sort, set())
+
+
+def grant_list(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Page[GrantRow]:
+    """One page of the grant register, filtered and sorted as asked."""
+    # Every grant has one host and at most one programme: the joins never change the count.
+    count = sa.select(sa.func.count()).select_from(Grant).where(*_grant_conditions(params, levels))
+    total = session.scalar(count) or 0
+    number = page_number(params, total)
+    offset = (number - 1) * params.per_page
+    if total > LARGE:
+        hinted = _grant_conditions(params, levels, params.sort != "award_date")
+        query = _grant_select(params, hinted, large=True).limit(params.per_page).offset(offset)
+    elif _served_by_sort_index(params):
+        query = _grant_select(params, _grant_conditions(params, levels))
+        query = query.limit(params.per_page).offset(offset)
+    else:
+        query = _sorted_apart(params, _grant_conditions(params, levels), params.per_page, offset)
+    rows = session.execute(query)
+    return Page([_grant_row(r) for r in rows], number, params.per_page, total)
+
+
+def grant_rows(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Iterator[GrantRow]:
+    """Every grant the list's filters match, in the list's order, read in batches (exports)."""
+    # Every row is read: sorting them all is the cheapest plan, no hints wanted.
+    query = _grant_select(params, _grant_conditions(params, levels))
+    for batch in stream(session, query):
+        yield from map(_grant_row, batch)
 
 
 def filter_choices(session: so.Session) -> FilterChoices:
     """Options for the list filters."""
-    year = sa.extract("year", Grant.award_date)
-    years = [
-        int(y)
-        for y in session.scalars(
-            sa.select(year).where(Grant.deleted_at.is_(None)).group_by(year).order_by(year.desc())
-        )
-    ]
+    years = distinct_years(session, Grant.award_date, Grant.deleted_at.is_(None))
     programmes = [
         (p.id, p.name)
         for p in session.execute(

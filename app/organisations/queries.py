@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,7 +22,7 @@ from app.models import (
     OrganisationKind,
     Person,
 )
-from app.records.listing import ListParams, Page, like_pattern, paginate
+from app.records.listing import ListParams, Page, like_pattern, paginate, stream
 
 # How much of an organisation's grants and people its page lists before linking on.
 LATEST_GRANTS = 5
@@ -76,10 +76,8 @@ class OrganisationRow:
     deleted: bool
 
 
-def organisation_list(
-    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
-) -> Page[OrganisationRow]:
-    """One page of organisations, searched, filtered and sorted as asked."""
+def _organisation_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
+    """The organisation list's select: searched, filtered and sorted as asked."""
     hosted = _hosted_stats(levels)
     grants = sa.func.coalesce(hosted.c.grants, 0)
     query = (
@@ -108,25 +106,34 @@ def organisation_list(
         "kind": Organisation.kind,
         "grants": grants,
     }[params.sort]
-    page = paginate(session, _ordered(query, column, params, Organisation.id), params, False)
+    return _ordered(query, column, params, Organisation.id)
+
+
+def _organisation_row(r: Any) -> OrganisationRow:
+    return OrganisationRow(
+        r.id, r.name, r.kind, r.country, r.city, r.grants, r.total_eur, r.deleted_at is not None
+    )
+
+
+def organisation_list(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Page[OrganisationRow]:
+    """One page of organisations, searched, filtered and sorted as asked."""
+    page = paginate(session, _organisation_query(params, levels), params, False)
     return Page(
-        items=[
-            OrganisationRow(
-                r.id,
-                r.name,
-                r.kind,
-                r.country,
-                r.city,
-                r.grants,
-                r.total_eur,
-                r.deleted_at is not None,
-            )
-            for r in page.items
-        ],
+        items=[_organisation_row(r) for r in page.items],
         page=page.page,
         per_page=page.per_page,
         total=page.total,
     )
+
+
+def organisation_rows(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Iterator[OrganisationRow]:
+    """Every organisation the list's filters match, in its order, in batches (exports)."""
+    for batch in stream(session, _organisation_query(params, levels)):
+        yield from map(_organisation_row, batch)
 
 
 def countries_in_use(session: so.Session) -> list[str]:
@@ -270,10 +277,8 @@ def _person_search(text: str) -> sa.ColumnElement[bool]:
     return sa.or_(_like(full_name, text), _like(reversed_name, text), _like(Person.orcid, text))
 
 
-def people_list(
-    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
-) -> Page[PersonRow]:
-    """One page of people, searched, filtered and sorted as asked."""
+def _people_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
+    """The people list's select: searched, filtered and sorted as asked."""
     led = (
         sa.select(
             Grant.principal_investigator_id.label("person_id"),
@@ -305,32 +310,46 @@ def people_list(
         query = query.where(Person.organisation_id == organisation)
     if params.sort == "name":
         order = (Person.family_name, Person.given_names)
-        query = query.order_by(
+        return query.order_by(
             *(c.desc() if params.descending else c.asc() for c in order),
             Person.id.desc() if params.descending else Person.id,
         )
-    else:
-        column = {"organisation": Organisation.name, "orcid": Person.orcid, "grants": grants_led}
-        query = _ordered(query, column[params.sort], params, Person.id)
-    page = paginate(session, query, params, scalars=False)
+    column = {"organisation": Organisation.name, "orcid": Person.orcid, "grants": grants_led}
+    return _ordered(query, column[params.sort], params, Person.id)
+
+
+def _person_row(r: Any) -> PersonRow:
+    return PersonRow(
+        r.id,
+        r.family_name,
+        r.given_names,
+        r.orcid,
+        r.organisation_id,
+        r.organisation,
+        r.grants_led,
+        r.deleted_at is not None,
+    )
+
+
+def people_list(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Page[PersonRow]:
+    """One page of people, searched, filtered and sorted as asked."""
+    page = paginate(session, _people_query(params, levels), params, scalars=False)
     return Page(
-        items=[
-            PersonRow(
-                r.id,
-                r.family_name,
-                r.given_names,
-                r.orcid,
-                r.organisation_id,
-                r.organisation,
-                r.grants_led,
-                r.deleted_at is not None,
-            )
-            for r in page.items
-        ],
+        items=[_person_row(r) for r in page.items],
         page=page.page,
         per_page=page.per_page,
         total=page.total,
     )
+
+
+def people_rows(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Iterator[PersonRow]:
+    """Every person the list's filters match, in its order, in batches (exports)."""
+    for batch in stream(session, _people_query(params, levels)):
+        yield from map(_person_row, batch)
 
 
 def get_person(session: so.Session, person_id: int) -> Person | None:

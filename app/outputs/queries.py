@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,7 +37,7 @@ from app.models import (
     TrialRegistryId,
     User,
 )
-from app.records.listing import ListParams, Page, like_pattern, paginate
+from app.records.listing import ListParams, Page, like_pattern, paginate, stream
 
 FILTERS = ("type", "year", "grant")
 SORTS = {"date": Output.output_date, "title": Output.title, "type": Output.type}
@@ -147,10 +147,8 @@ def _search(text: str) -> sa.ColumnElement[bool]:
     return sa.or_(*conditions)
 
 
-def output_list(
-    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
-) -> Page[OutputRow]:
-    """One page of outputs, filtered and sorted as asked."""
+def _output_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
+    """The output list's select: filtered and sorted as asked."""
     grants = (
         sa.select(sa.func.count(Attribution.id))
         .join(Grant, Grant.id == Attribution.grant_id)
@@ -194,31 +192,50 @@ def output_list(
         )
     column = SORTS[params.sort]
     order = column.desc() if params.descending else column.asc()
-    query = query.order_by(order.nulls_last(), Output.id.desc() if params.descending else Output.id)
-    page = paginate(session, query, params, scalars=False)
-    registry = _registry_ids(session, [r.id for r in page.items if r.trial_id is not None])
+    return query.order_by(order.nulls_last(), Output.id.desc() if params.descending else Output.id)
+
+
+def _output_rows(session: so.Session, rows: Sequence[Any]) -> list[OutputRow]:
+    """List rows, with the registry ids of the trials among them (one query for all)."""
+    registry = _registry_ids(session, [r.id for r in rows if r.trial_id is not None])
+    return [
+        OutputRow(
+            r.id,
+            r.type,
+            r.title,
+            date_label(r.output_date, r.date_precision),
+            r.confidentiality,
+            r.deleted_at is not None,
+            r.doi,
+            r.journal,
+            r.trial_id is not None,
+            r.phase,
+            registry.get(r.id, []),
+            r.grants,
+        )
+        for r in rows
+    ]
+
+
+def output_list(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Page[OutputRow]:
+    """One page of outputs, filtered and sorted as asked."""
+    page = paginate(session, _output_query(params, levels), params, scalars=False)
     return Page(
-        items=[
-            OutputRow(
-                r.id,
-                r.type,
-                r.title,
-                date_label(r.output_date, r.date_precision),
-                r.confidentiality,
-                r.deleted_at is not None,
-                r.doi,
-                r.journal,
-                r.trial_id is not None,
-                r.phase,
-                registry.get(r.id, []),
-                r.grants,
-            )
-            for r in page.items
-        ],
+        items=_output_rows(session, page.items),
         page=page.page,
         per_page=page.per_page,
         total=page.total,
     )
+
+
+def output_rows(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Iterator[OutputRow]:
+    """Every output the list's filters match, in its order, read in batches (exports)."""
+    for batch in stream(session, _output_query(params, levels)):
+        yield from _output_rows(session, batch)
 
 
 def _registry_ids(session: so.Session, trial_ids: list[int]) -> dict[int, list[str]]:

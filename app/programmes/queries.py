@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,7 +22,7 @@ from app.models import (
     ResearchArea,
     grant_areas,
 )
-from app.records.listing import ListParams, Page, like_pattern, paginate
+from app.records.listing import ListParams, Page, like_pattern, paginate, stream
 
 FILTERS = ("kind",)
 SORTS = ("name", "kind", "year", "grants", "total_eur")
@@ -45,10 +45,8 @@ class ProgrammeRow:
     deleted: bool
 
 
-def programme_list(
-    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
-) -> Page[ProgrammeRow]:
-    """One page of programmes with their grant count and euro total."""
+def _programme_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
+    """The programme list's select: searched, filtered and sorted as asked."""
     stats = (
         sa.select(
             Grant.programme_id,
@@ -90,21 +88,36 @@ def programme_list(
         "total_eur": stats.c.total_eur,
     }[params.sort]
     order = column.desc() if params.descending else column.asc()
-    query = query.order_by(
+    return query.order_by(
         order.nulls_last(), Programme.id.desc() if params.descending else Programme.id
     )
-    page = paginate(session, query, params, scalars=False)
+
+
+def _programme_row(r: Any) -> ProgrammeRow:
+    return ProgrammeRow(
+        r.id, r.name, r.kind, r.year, r.grants, r.total_eur, r.deleted_at is not None
+    )
+
+
+def programme_list(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Page[ProgrammeRow]:
+    """One page of programmes with their grant count and euro total."""
+    page = paginate(session, _programme_query(params, levels), params, scalars=False)
     return Page(
-        items=[
-            ProgrammeRow(
-                r.id, r.name, r.kind, r.year, r.grants, r.total_eur, r.deleted_at is not None
-            )
-            for r in page.items
-        ],
+        items=[_programme_row(r) for r in page.items],
         page=page.page,
         per_page=page.per_page,
         total=page.total,
     )
+
+
+def programme_rows(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> Iterator[ProgrammeRow]:
+    """Every programme the list's filters match, in its order, in batches (exports)."""
+    for batch in stream(session, _programme_query(params, levels)):
+        yield from map(_programme_row, batch)
 
 
 def get_programme(session: so.Session, programme_id: int) -> Programme | None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 T = TypeVar("T")
 
@@ -102,6 +104,11 @@ class Page(Generic[T]):
         return min(self.total, self.page * self.per_page)
 
 
+def page_number(params: ListParams, total: int) -> int:
+    """The page asked for, or the last one if asked past it."""
+    return min(params.page, max(1, math.ceil(total / params.per_page)))
+
+
 def paginate(
     session: so.Session,
     query: sa.Select[*tuple[Any, ...]],
@@ -112,10 +119,116 @@ def paginate(
     total = (
         session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     )
-    page = min(params.page, max(1, math.ceil(total / params.per_page)))
+    return page_of(session, query, params, total, scalars)
+
+
+def page_of(
+    session: so.Session,
+    query: sa.Select[*tuple[Any, ...]],
+    params: ListParams,
+    total: int,
+    scalars: bool = True,
+) -> Page[Any]:
+    """One page of a select whose total is already known (the last page if asked past it)."""
+    page = page_number(params, total)
     paged = query.limit(params.per_page).offset((page - 1) * params.per_page)
     result = session.scalars(paged) if scalars else session.execute(paged)
     return Page(items=list(result.all()), page=page, per_page=params.per_page, total=total)
+
+
+def stream(
+    session: so.Session, query: sa.Select[*tuple[Any, ...]], batch_size: int = 1000
+) -> Iterator[Sequence[Any]]:
+    """Every row of a select in batches, without holding them all (a server-side cursor on
+    PostgreSQL), for exports of whole lists."""
+    result = session.execute(query.execution_options(yield_per=batch_size))
+    yield from result.partitions()
+
+
+# Planner hints for SQLite, which keeps no statistics unless ANALYZE is run: it then picks an
+# equality index over the one that gives a sort's order, and sorts 100,000 rows for a page.
+# Both are SQLite's documented ways of steering its planner (sqlite.org/optoverview.html);
+# PostgreSQL plans from its statistics and gets the plain SQL.
+
+
+class unindexed(sa.sql.functions.FunctionElement[Any]):  # noqa: N801 (an SQL expression)
+    """A column SQLite must not look rows up by (unary ``+``): for a test most rows pass."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+class OrderedJoin(sa.sql.selectable.Join):
+    """An inner join SQLite must loop in the written order (CROSS JOIN), left table outside."""
+
+    inherit_cache = True
+
+
+@compiles(OrderedJoin, "sqlite")
+def _ordered_join_sqlite(join: OrderedJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    text = str(compiler.visit_join(join, **kw))
+    kw.pop("asfrom", None)
+    left = str(join.left._compiler_dispatch(compiler, asfrom=True, **kw))
+    # visit_join wrote "<left> JOIN <right> ON <condition>"; SQLite takes ON after CROSS JOIN.
+    if not text.startswith(left + " JOIN "):
+        return text
+    return left + " CROSS JOIN " + text[len(left) + len(" JOIN ") :]
+
+
+class year_start(sa.sql.functions.FunctionElement[Any]):  # noqa: N801 (an SQL function)
+    """1 January of an integer year, as SQL: the two engines spell it differently."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(year_start, "sqlite")
+def _year_start_sqlite(element: year_start, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps dates as ISO text, so the text compares as the date.
+    return f"printf('%04d-01-01', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(year_start, "postgresql")
+def _year_start_postgresql(element: year_start, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"make_date({compiler.process(element.clauses, **kw)}, 1, 1)"
+
+
+def distinct_years(
+    session: so.Session, column: Any, *conditions: sa.ColumnElement[bool]
+) -> list[int]:
+    """The years a date column takes (where conditions hold), newest first.
+
+    A recursive query jumps from each year to the first date of a later one: one index
+    seek per year instead of reading every row (0.1-0.6 ms instead of 25-30 ms at 100,000
+    grants), given an index that starts with the column.
+    """
+    first = sa.select(sa.func.min(column)).where(*conditions).scalar_subquery()
+    years = sa.select(sa.cast(sa.extract("year", first), sa.Integer).label("y")).cte(
+        "years", recursive=True
+    )
+    later = (
+        sa.select(sa.func.min(column))
+        .where(*conditions, column >= year_start(years.c.y + 1))
+        .scalar_subquery()
+    )
+    years = years.union_all(
+        sa.select(sa.cast(sa.extract("year", later), sa.Integer)).where(years.c.y.is_not(None))
+    )
+    query = sa.select(years.c.y).where(years.c.y.is_not(None)).order_by(years.c.y.desc())
+    return [int(year) for year in session.scalars(query)]
 
 
 def like_pattern(text: str) -> str:
