@@ -25,7 +25,7 @@ from app.extensions import db
 from app.grants.services import known_currencies
 from app.models import Donation, Donor, DonorKind, Fund, FundAllocation
 from app.records.forms import options, picked_id
-from app.records.listing import ListParams
+from app.records.listing import ListParams, printable
 from app.records.routes import add_lifecycle_routes
 from app.records.views import FormPage, create_page, edit_page, try_edit, try_write
 from app.visibility import visible_levels
@@ -244,7 +244,7 @@ def donors_index() -> str:
 @staff_required
 def lookup() -> Response:
     """Return up to 15 donors matching ?q= as JSON for the donation form's picker."""
-    text = request.args.get("q", "").strip()[:100]
+    text = printable(request.args.get("q", ""))[:100]
     if len(text) < 2:
         return jsonify([])
     return jsonify(

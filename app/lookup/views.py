@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.access import reader_required
 from app.extensions import db
+from app.records.listing import printable
 from app.visibility import visible_levels
 
 from .queries import SEARCHES
@@ -21,7 +22,7 @@ def search(kind: str) -> Response:
     """Return up to 15 matching records as JSON."""
     if kind not in SEARCHES:
         abort(404)
-    text = request.args.get("q", "").strip()[:100]
+    text = printable(request.args.get("q", ""))[:100]
     if len(text) < 2:
         return jsonify([])
     options = SEARCHES[kind](db.session, text, visible_levels(current_user))

@@ -17,6 +17,14 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 200
 
 
+_CONTROL_CHARACTERS = dict.fromkeys([*range(0x20), 0x7F], " ")
+
+
+def printable(text: str) -> str:
+    """Search text without control characters (PostgreSQL refuses NUL in text)."""
+    return text.translate(_CONTROL_CHARACTERS).strip()
+
+
 @dataclass(frozen=True)
 class ListParams:
     """What the user asked a list page for."""
@@ -50,9 +58,11 @@ class ListParams:
             size = min(MAX_PAGE_SIZE, max(1, int(args.get("per_page", str(per_page)))))
         except ValueError:
             size = per_page
-        filters = {name: args[name].strip() for name in filter_names if args.get(name, "").strip()}
+        filters = {
+            name: value for name in filter_names if (value := printable(args.get(name, "")))
+        }
         return cls(
-            q=args.get("q", "").strip()[:200],
+            q=printable(args.get("q", ""))[:200],
             sort=sort,
             descending=args.get("dir") == "desc",
             page=page,
