@@ -171,6 +171,35 @@ def test_trustee_never_sees_internal_grants(client, logged_in, session) -> None:
     assert "Secret negotiation" not in client.get("/grants?q=Secret").get_data(as_text=True)
 
 
+def test_trustees_never_see_internal_grants_in_a_continuation_chain(
+    client, logged_in, session
+) -> None:
+    from app.models import Confidentiality, GrantRelation
+
+    first = f.grant(session, reference="INT-2001-1", confidentiality=Confidentiality.INTERNAL)
+    middle = f.grant(
+        session,
+        reference="PUB-2004-2",
+        previous_grant=first,
+        relation_to_previous=GrantRelation.RENEWAL,
+    )
+    f.grant(
+        session,
+        reference="INT-2008-3",
+        previous_grant=middle,
+        relation_to_previous=GrantRelation.RENEWAL,
+        confidentiality=Confidentiality.INTERNAL,
+    )
+    session.commit()
+    logged_in(Role.TRUSTEE)
+    page = client.get(f"/grants/{middle.id}").get_data(as_text=True)
+    assert "INT-2001-1" not in page and "INT-2008-3" not in page
+    assert "Continues" not in page and "Continued by" not in page
+    logged_in(Role.STAFF)
+    page = client.get(f"/grants/{middle.id}").get_data(as_text=True)
+    assert "INT-2001-1" in page and "INT-2008-3" in page
+
+
 def test_delete_restore_and_history(client, logged_in, session) -> None:
     logged_in(Role.STAFF)
     grant = f.grant(session, reference="DR-1")

@@ -295,6 +295,18 @@ def filter_choices(session: so.Session) -> FilterChoices:
     return FilterChoices(years, programmes, areas)
 
 
+def related_grants(
+    grant: Grant, levels: Sequence[Confidentiality]
+) -> tuple[Grant | None, list[Grant]]:
+    """The grant it continues and the grants continuing it, as far as the viewer may see them."""
+
+    def visible(other: Grant | None) -> bool:
+        return other is not None and other.deleted_at is None and other.confidentiality in levels
+
+    previous = grant.previous_grant if visible(grant.previous_grant) else None
+    return previous, [c for c in grant.continuations if visible(c)]
+
+
 def get_grant(
     session: so.Session, grant_id: int, levels: Sequence[Confidentiality]
 ) -> Grant | None:

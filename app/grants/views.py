@@ -126,9 +126,12 @@ def detail(grant_id: int) -> str:
     levels = visible_levels(current_user)
     outputs = queries.attributed_outputs(db.session, grant.id, levels)
     trials = downstream_trials(db.session, [grant.id], levels)
+    previous, continuations = queries.related_grants(grant, levels)
     return render_template(
         "grants/detail.html",
         grant=grant,
+        previous=previous,
+        continuations=continuations,
         outputs=outputs,
         trials=trials,
         payment_form=PaymentForm(),
