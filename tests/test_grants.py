@@ -195,6 +195,7 @@ def test_trustees_never_see_internal_grants_in_a_continuation_chain(
     page = client.get(f"/grants/{middle.id}").get_data(as_text=True)
     assert "INT-2001-1" not in page and "INT-2008-3" not in page
     assert "Continues" not in page and "Continued by" not in page
+    client.post("/logout")
     logged_in(Role.STAFF)
     page = client.get(f"/grants/{middle.id}").get_data(as_text=True)
     assert "INT-2001-1" in page and "INT-2008-3" in page
