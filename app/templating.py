@@ -39,7 +39,7 @@ NAV_ITEMS = (
     ("people.index", "People", "reader", ("people",)),
     ("programmes.index", "Programmes", "reader", ("programmes", "areas")),
     ("funds.index", "Funds & donors", "reader", ("funds", "donors", "donations")),
-    ("reports.index", "Reports", "reader", ("reports",)),
+    ("reports.index", "Reports", "reader", ("reports", "highlights")),
     ("imports.index", "Imports", "staff", ("imports",)),
     ("audit.index", "Audit", "staff", ("audit",)),
     ("admin.users", "Users", "admin", ("admin",)),

@@ -50,6 +50,7 @@ from app.models import (
     GrantInvestigator,
     GrantRelation,
     GrantStatus,
+    Highlight,
     InvestigatorRole,
     LinkRelation,
     Organisation,
@@ -1186,6 +1187,7 @@ class _Demo:
                           "people with MS and their families", date(2023, 3, 1), M, area=nsc)
         self.attribute(g11, eng, RI)
         self.link(eng, paper, LinkRelation.FOLLOW_UP_OF)
+        self.stems_outputs = {"trial": stems, "paper": paper, "meeting": eng}
         pol = self.output(OutputType.POLICY_INFLUENCE, "Contribution to regional guidance on "
                           "advanced cell therapies in progressive MS", date(2024, 1, 1), Y,
                           area="progressive MS")
@@ -1596,6 +1598,30 @@ class _Demo:
                     "reference": f"{REFERENCE_PREFIX}DON-{year}-{sequence:04d}",
                 })
 
+    def highlights(self) -> None:
+        """Stories staff would write for the annual report (the demo's role in them is invented)."""
+        stories = (
+            (2017, 1, "trial", "First patient treated in STEMS",
+             "In May 2017 the first person with progressive multiple sclerosis received neural "
+             "precursor cells in STEMS, a phase 1 trial at San Raffaele Hospital, Milan.\n\n"
+             "Demo (fictional): the foundation's grants since 1988 built the science behind "
+             "the trial, from mouse models to cell manufacturing."),
+            (2023, 1, "paper", "STEMS results in Nature Medicine",
+             "On 11 January 2023 Nature Medicine published the results of STEMS: twelve people "
+             "with progressive MS treated with neural precursor cells in an open-label, dose "
+             "escalation study.\n\nDemo (fictional): the pathway on the following pages shows "
+             "which of the foundation's grants led there, and how much they awarded."),
+            (2023, 2, "meeting", "Explaining the results to people with MS",
+             "Demo (fictional): after the publication the researchers met people with MS and "
+             "their families to explain what a phase 1 safety study can and cannot show, and "
+             "what comes next."),
+        )
+        for year, position, output, title, body in stories:
+            self.w.new(Highlight.__table__, {
+                "year": year, "position": position, "title": title, "body": body,
+                "output_id": self.stems_outputs[output],
+            })
+
     def build(self) -> None:
         self.build_parties()
         self.build_funds()
@@ -1606,6 +1632,7 @@ class _Demo:
         self.portfolio()
         self.fictional_trials()
         self.donations()
+        self.highlights()
 
 
 def _cap(text: str) -> str:
