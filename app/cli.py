@@ -13,6 +13,7 @@ def register_commands(app: Flask) -> None:
     from .demo.cli import demo_cli
     from .exports.cli import export_cli
     from .imports.cli import import_cli
+    from .jobs.cli import jobs_cli
     from .lineage.cli import lineage_command
     from .maintenance.cli import backup_command, restore_command
     from .migrate import db_cli
@@ -21,7 +22,8 @@ def register_commands(app: Flask) -> None:
     from .serve import serve_command
 
     commands = (db_cli, users_cli, demo_cli, export_cli, import_cli, lineage_command,
-                priceindex_cli, report_cli, serve_command, backup_command, restore_command)
+                priceindex_cli, report_cli, serve_command, jobs_cli, backup_command,
+                restore_command)
     for group in commands:
         app.cli.add_command(group)
 

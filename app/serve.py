@@ -1,13 +1,21 @@
-"""`grantpath serve`: the production server (gunicorn) for this app."""
+"""`grantpath serve`: the production server (gunicorn) for this app, and its job worker."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask
+from flask.cli import ScriptInfo
 from gunicorn.app.base import BaseApplication
+
+# A worker stopping gracefully finishes the job at hand; past this it is stopped anyway.
+WORKER_STOP_TIMEOUT_S = 30
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -25,20 +33,78 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
+def _grantpath() -> list[str]:
+    """How to run the `grantpath` command: its script beside this Python, else through -c."""
+    script = Path(sys.executable).with_name("grantpath")
+    if script.is_file():
+        return [str(script)]  # also what Huey re-runs when a worker is told to restart
+    return [sys.executable, "-c", "from app.cli import main; main()"]
+
+
+def start_job_worker() -> subprocess.Popen[bytes]:
+    """Start `grantpath jobs worker` beside the server; it stops when this process is gone."""
+    command = [*_grantpath(), "jobs", "worker", "--parent-pid", str(os.getpid())]
+    # Its own session: Ctrl-C in the terminal reaches gunicorn only, which then stops
+    # the worker once (a second SIGINT would interrupt the job at hand).
+    return subprocess.Popen(command, start_new_session=True)
+
+
+def stop_job_worker(worker: subprocess.Popen[bytes]) -> None:
+    """Ask the worker to finish its job and stop; kill it if it takes too long."""
+    if worker.poll() is not None:
+        return
+    worker.send_signal(signal.SIGINT)
+    try:
+        worker.wait(timeout=WORKER_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 @click.command("serve")
-@click.option("--bind", default=lambda: os.environ.get("GRANTPATH_BIND", "127.0.0.1:5000"),
-              show_default="127.0.0.1:5000")
-@click.option("--workers", type=int,
-              default=lambda: int(os.environ.get("GRANTPATH_WORKERS", "2")), show_default="2")
+@click.option(
+    "--bind",
+    default=lambda: os.environ.get("GRANTPATH_BIND", "127.0.0.1:5000"),
+    show_default="127.0.0.1:5000",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=lambda: int(os.environ.get("GRANTPATH_WORKERS", "2")),
+    show_default="2",
+)
 @click.option("--threads", type=int, default=4, show_default=True)
-def serve_command(bind: str, workers: int, threads: int) -> None:
-    """Serve the app with gunicorn (each worker builds its own app)."""
-    click.echo(f"grantpath serving on http://{bind}/ with {workers} workers")
-    _Gunicorn({
-        "bind": bind,
-        "workers": workers,
-        "threads": threads,
-        "timeout": 30,
-        "accesslog": "-",
-        "preload_app": False,
-    }).run()
+@click.option(
+    "--jobs-worker/--no-jobs-worker",
+    default=True,
+    show_default=True,
+    help="Also run the background job worker (leave it out when it runs elsewhere, "
+    "e.g. as its own service with a Redis queue).",
+)
+def serve_command(bind: str, workers: int, threads: int, jobs_worker: bool) -> None:
+    """Serve the app with gunicorn (each worker builds its own app), and the job worker."""
+    from app.jobs.queue import get_queue
+
+    # The CLI's app, for its settings only: no app context stays pushed in the master.
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    worker = None
+    if jobs_worker and not get_queue(app).immediate:
+        worker = start_job_worker()
+    click.echo(
+        f"grantpath serving on http://{bind}/ with {workers} workers"
+        + (", and a job worker" if worker else "")
+    )
+    try:
+        _Gunicorn(
+            {
+                "bind": bind,
+                "workers": workers,
+                "threads": threads,
+                "timeout": 30,
+                "accesslog": "-",
+                "preload_app": False,
+            }
+        ).run()
+    finally:
+        if worker is not None:
+            stop_job_worker(worker)

@@ -92,10 +92,11 @@ def test_issue_twice_keeps_both_versions_downloadable_byte_for_byte(
     session = year_with_data
     staff = logged_in(Role.STAFF)
     for expected in (1, 2):
+        # Issuing runs as a background job (immediate in tests); its page tells the version.
         response = client.post(f"/reports/annual/{YEAR}/issue")
         assert response.status_code == 302
-        assert response.headers["Location"].endswith(f"/reports#issued-{YEAR}")
-        page = client.get("/reports").get_data(as_text=True)
+        assert "/reports/jobs/" in response.headers["Location"]
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
         assert f"Annual impact report {YEAR} issued as version {expected}." in page
 
     session.expire_all()
@@ -130,6 +131,16 @@ def test_issue_twice_keeps_both_versions_downloadable_byte_for_byte(
         )
         assert again.status_code == 304 and again.data == b""
 
+        # The archive copy (PDF/A-3u with the figures as CSV) is linked and downloads exactly.
+        assert report.archive_pdf and report.archive_sha256 == sha256(report.archive_pdf)
+        archive = client.get(f"/reports/issued/{report.id}-pdfa.pdf")
+        assert archive.status_code == 200 and archive.data == report.archive_pdf
+        assert archive.headers["ETag"] == f'"{report.archive_sha256}"'
+        assert b"pdfaid:part" in archive.data and archive.data != report.pdf
+    listing = client.get("/reports").get_data(as_text=True)
+    assert f"/reports/issued/{issued[1].id}-pdfa.pdf" in listing
+    assert client.get("/reports/issued/999999-pdfa.pdf").status_code == 404
+
     text = " ".join(
         (page.extract_text() or "") for page in PdfReader(io.BytesIO(issued[1].pdf)).pages
     )
@@ -149,7 +160,10 @@ def test_the_draft_download_still_carries_the_draft_mark(
     year_with_data: so.Session, client: FlaskClient, logged_in: Any
 ) -> None:
     logged_in(Role.STAFF)
-    draft = client.get(f"/reports/annual/{YEAR}.pdf").data
+    job_page = client.get(f"/reports/annual/{YEAR}.pdf", follow_redirects=True)
+    download = re.search(r'href="(/reports/jobs/\d+/draft\.pdf)"', job_page.get_data(as_text=True))
+    assert download
+    draft = client.get(download.group(1)).data
     pages = PdfReader(io.BytesIO(draft)).pages
     assert all("DRAFT" in (page.extract_text() or "").upper() for page in pages)
 

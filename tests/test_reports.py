@@ -473,7 +473,7 @@ def test_reports_page_lists_issued_reports_and_offers_the_form_to_staff(
     page = staff.get("/reports")
     assert page.status_code == 200
     assert b"No report has been issued yet" in page.data
-    assert b'name="year"' in page.data
+    assert b'name="start"' in page.data and b'name="end"' in page.data
     response = staff.get("/reports/annual?year=2023&format=pdf")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/reports/annual/2023.pdf")
@@ -511,11 +511,17 @@ def test_trustees_see_the_list_and_the_preview_but_not_the_pdf(
 def test_staff_download_the_pdf(demo: so.Session, client: FlaskClient, logged_in: Any) -> None:
     logged_in(Role.STAFF)
     staff = client
-    response = staff.get(f"/reports/annual/{YEAR}.pdf")
+    # Draft PDFs are made by a background job (immediate in tests): the job page links the file.
+    queued = staff.get(f"/reports/annual/{YEAR}.pdf")
+    assert queued.status_code == 302 and "/reports/jobs/" in queued.headers["Location"]
+    job_page = staff.get(queued.headers["Location"]).get_data(as_text=True)
+    download = re.search(r'href="(/reports/jobs/\d+/draft\.pdf)"', job_page)
+    assert download, job_page
+    response = staff.get(download.group(1))
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF-")
-    assert f"annual-report-{YEAR}.pdf" in response.headers["Content-Disposition"]
+    assert f"annual-report-{YEAR}-draft.pdf" in response.headers["Content-Disposition"]
     from app.models import AuditAction, AuditEvent
 
     downloads = demo.scalars(

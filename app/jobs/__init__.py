@@ -6,4 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Nothing registered yet."""
+    """Attach the job queue (made on first use) to the app."""
+    from .queue import init_queue
+
+    init_queue(app)

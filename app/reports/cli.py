@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.extensions import db
+from app.jobs import render
 from app.lineage.queries import OutputNotFound, resolve_output_id
 from app.models import Confidentiality
 from app.visibility import ALL_LEVELS
@@ -60,6 +62,53 @@ def _write(output: str, content: str | bytes) -> None:
 # opens in a browser from anywhere.
 ASSET_URL = ASSETS_DIR.as_uri() + "/"
 
+LABEL_WIDTH = max(len(stage) for stage in render.STAGES)
+
+
+@contextmanager
+def progress_bar() -> Iterator[render.Progress]:
+    """The renders' progress(stage, percent) callable for the CLI, on stderr.
+
+    A bar on a terminal; elsewhere (logs, pipes) one line per stage.
+    """
+    stream = sys.stderr
+    if not stream.isatty():
+        shown: list[str] = []
+
+        def lines(stage: str, percent: int) -> None:
+            if not shown or shown[-1] != stage:
+                shown.append(stage)
+                click.echo(f"{stage}…", err=True)
+
+        yield lines
+        return
+    with click.progressbar(
+        length=100, label=render.COLLECT.ljust(LABEL_WIDTH), file=stream, show_eta=False
+    ) as bar:
+
+        def update(stage: str, percent: int) -> None:
+            bar.label = stage.ljust(LABEL_WIDTH)
+            bar.update(max(0, percent - bar.pos))
+
+        yield update
+        bar.label = render.DONE.ljust(LABEL_WIDTH)
+        bar.update(100 - bar.pos)
+
+
+def _render(
+    build: Callable[[], Any],
+    html: Callable[..., str],
+    pdf: Callable[[Any], bytes],
+    as_html: bool,
+    expected_pages: Callable[[Any], int | None] = lambda _: None,
+) -> str | bytes:
+    """Build and render a document in the foreground, with a progress bar over its stages."""
+    with progress_bar() as progress:
+        if as_html:
+            return render.staged_html(build, lambda d: html(d, asset_url=ASSET_URL), progress)[1]
+        return render.staged_pdf(build, pdf, progress, expected_pages=expected_pages)[1]
+
+
 level_option = click.option(
     "--confidentiality",
     type=click.Choice(list(LEVELS)),
@@ -99,21 +148,19 @@ def annual(
         chosen = period_from_text(period)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="PERIOD") from None
-    steps = ["Querying and drawing charts", "Laying out the PDF" if not as_html else "Writing"]
-    with click.progressbar(length=len(steps), label=steps[0], file=sys.stderr) as bar:
-        report = build_annual_report(
+    content = _render(
+        lambda: build_annual_report(
             db.session,
             chosen,
             foundation=_foundation(),
             levels=LEVELS[confidentiality],
             include_register=register,
-        )
-        bar.label = steps[1]
-        bar.update(1)
-        content: str | bytes = (
-            annual_html(report, asset_url=ASSET_URL) if as_html else annual_pdf(report)
-        )
-        bar.update(1)
+        ),
+        annual_html,
+        annual_pdf,
+        as_html,
+        expected_pages=render.annual_pages,
+    )
     name = f"annual-{chosen.start_year}" + ("" if chosen.is_single_year else f"-{chosen.end_year}")
     _write(output or f"{name}.{'html' if as_html else 'pdf'}", content)
 
@@ -133,12 +180,16 @@ def trial(trial_id: str, output: str | None, as_html: bool, confidentiality: str
     """The pathway report of one trial, by registry id (NCT..., EudraCT...) or output id."""
     try:
         output_id = resolve_output_id(db.session, trial_id)
-        report = build_trial_report(
-            db.session, output_id, foundation=_foundation(), levels=LEVELS[confidentiality]
+        content = _render(
+            lambda: build_trial_report(
+                db.session, output_id, foundation=_foundation(), levels=LEVELS[confidentiality]
+            ),
+            trial_html,
+            trial_pdf,
+            as_html,
         )
     except OutputNotFound as exc:
         raise click.ClickException(str(exc)) from None
-    content: str | bytes = trial_html(report, asset_url=ASSET_URL) if as_html else trial_pdf(report)
     _write(output or f"trial-{output_id}.{'html' if as_html else 'pdf'}", content)
 
 
@@ -154,20 +205,6 @@ def _output_option(default: str) -> Any:
 html_option = click.option(
     "--html", "as_html", is_flag=True, help="Write the HTML preview instead of a PDF."
 )
-
-
-def _render(
-    build: Callable[[], Any], html: Callable[..., str], pdf: Callable[[Any], bytes], as_html: bool
-) -> str | bytes:
-    """Build and render a document with a progress bar (queries, then layout)."""
-    steps = ["Querying", "Laying out the PDF" if not as_html else "Writing"]
-    with click.progressbar(length=len(steps), label=steps[0], file=sys.stderr) as bar:
-        document = build()
-        bar.label = steps[1]
-        bar.update(1)
-        content = html(document, asset_url=ASSET_URL) if as_html else pdf(document)
-        bar.update(1)
-    return content
 
 
 @report_cli.command("grant")

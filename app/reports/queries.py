@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
@@ -30,6 +31,7 @@ class IssuedRow:
     sha256: str
     issued_by: str | None
     issued_at: datetime
+    archive_sha256: str | None  # None: issued before archive copies were kept
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ _ROW_COLUMNS = (
     IssuedReport.sha256,
     IssuedReport.issued_by,
     IssuedReport.issued_at,
+    IssuedReport.archive_sha256,
 )
 
 
@@ -113,6 +116,45 @@ def default_year(years: list[int]) -> int | None:
     """Last year, the usual subject of an annual report, when it is offered."""
     last_year = date.today().year - 1
     return last_year if last_year in years else (years[0] if years else None)
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    """The years chosen in the annual report form (None: not chosen or not valid)."""
+
+    start: int | None
+    end: int | None
+
+    @property
+    def slug(self) -> str:
+        """The period as URLs and parameters keys write it: '2023' or '2015-2024'."""
+        return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
+
+
+def default_choice(years: list[int]) -> PeriodChoice:
+    """The form's first choice: last year alone."""
+    year = default_year(years)
+    return PeriodChoice(year, year)
+
+
+def _year(args: Mapping[str, str], name: str) -> int | None:
+    text = (args.get(name) or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 4 else None
+
+
+def parse_choice(args: Mapping[str, str], years: list[int]) -> tuple[PeriodChoice, str | None]:
+    """The year or range from the form's from/to selects (or a single ``year``), and any error."""
+    start, end = _year(args, "start"), _year(args, "end")
+    if "year" in args and "start" not in args:
+        start = end = _year(args, "year")
+    elif end is None and "end" not in args:
+        end = start
+    choice = PeriodChoice(start if start in years else None, end if end in years else None)
+    if choice.start is None or choice.end is None:
+        return choice, "Choose years between the first grant and this year."
+    if choice.end < choice.start:
+        return choice, "The range ends before it starts: choose a “To” year after the “From” year."
+    return choice, None
 
 
 def is_report_year(year: int) -> bool:

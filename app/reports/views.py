@@ -1,6 +1,13 @@
-"""Report pages: /reports (issued reports), annual report preview, draft PDF, issuing, downloads."""
+"""Report pages: /reports (issued reports), annual report preview, draft PDF, issuing, jobs.
+
+Draft PDFs and issuing always run as background jobs (app.jobs): the request
+queues the job and redirects to /reports/jobs/<id>, which shows its progress
+and then the download. Previews are HTML and rendered in the request.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from flask import (
     Blueprint,
@@ -8,6 +15,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,121 +27,190 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.audit.services import record
 from app.auth.access import reader_required, staff_required
+from app.db import write_transaction
 from app.extensions import db
+from app.jobs import queries as job_queries
+from app.jobs import services as jobs
+from app.jobs.queue import get_queue
+from app.jobs.tasks import short_transaction
 from app.models import AuditAction
 from reports.annual import (
     AnnualReport,
     Period,
     annual_html,
-    annual_pdf,
     build_annual_report,
     default_foundation_name,
+    period_from_text,
 )
 from reports.pdf import ASSETS_DIR
 
 from . import issuing, queries
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
+log = logging.getLogger(__name__)
 
 
 def _foundation() -> str:
     return default_foundation_name(db.session, current_app.config["FOUNDATION_NAME"])
 
 
-def _annual(year: int) -> AnnualReport:
-    if not queries.is_report_year(year):
+def _period(text: str) -> Period:
+    """The year or range of a URL ('2023', '2015-2024'); 404 when it is not one."""
+    try:
+        period = period_from_text(text)
+    except ValueError:
         abort(404)
-    return build_annual_report(db.session, Period(year, year), foundation=_foundation())
+    if not (queries.is_report_year(period.start_year) and queries.is_report_year(period.end_year)):
+        abort(404)
+    return period
 
 
-def _issuable(year: int) -> Period:
-    """The period of a year staff may issue the annual report of (404 otherwise)."""
-    if year not in queries.report_years(db.session):
+def _annual(text: str) -> AnnualReport:
+    return build_annual_report(db.session, _period(text), foundation=_foundation())
+
+
+def _issuable(text: str) -> Period:
+    """A period staff may issue the annual report of: years from the first grant (404 otherwise)."""
+    period = _period(text)
+    years = queries.report_years(db.session)
+    if period.start_year not in years or period.end_year not in years:
         abort(404)
-    return Period(year, year)
+    return period
+
+
+def _index_page(chosen: queries.PeriodChoice | None = None, error: str | None = None) -> str:
+    staff = current_user.is_staff
+    years = queries.report_years(db.session) if staff else []
+    return render_template(
+        "reports/index.html",
+        issued=queries.issued_by_year(db.session),
+        years=years,
+        chosen=chosen or queries.default_choice(years),
+        error=error,
+        jobs=job_queries.recent_jobs(db.session, current_user.id) if staff else [],
+    )
+
+
+def _start_job(kind: str, period: Period) -> BaseResponse:
+    """Queue a job for a period (or find the one under way) and go to its progress page."""
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    parameters = {"start_year": period.start_year, "end_year": period.end_year}
+    title = f"Annual impact report {period.label}"
+    job, created = jobs.request_job(db.session, kind, parameters, title=title, user=user)
+    db.session.commit()
+    if not created:
+        flash(f"This report was already under way (asked for by {job.requested_by}).", "info")
+        return redirect(url_for("reports.job", job_id=job.id))
+    try:
+        get_queue().enqueue(job.id)
+    except Exception:  # a queue we cannot reach must not leave the job waiting for ever
+        log.exception("Could not queue report job %s", job.id)
+        short_transaction(lambda s: jobs.mark_failed(s, job.id, jobs.QUEUE_DOWN))
+    return redirect(url_for("reports.job", job_id=job.id))
 
 
 @bp.route("")
 @reader_required
 def index() -> str:
-    """List issued reports by year; staff also get the annual report form."""
-    years = queries.report_years(db.session) if current_user.is_staff else []
-    return render_template(
-        "reports/index.html",
-        issued=queries.issued_by_year(db.session),
-        years=years,
-        chosen=queries.default_year(years),
-        error=None,
-    )
+    """List issued reports by year; staff also get the annual report form and their jobs."""
+    return _index_page()
 
 
 @bp.route("/annual")
 @staff_required
 def annual_form() -> tuple[str, int] | BaseResponse:
-    """Send the report form's choice to the preview or the PDF."""
+    """Send the report form's year or range to the preview, the draft PDF or the issue page."""
     years = queries.report_years(db.session)
-    year = request.args.get("year", type=int)
-    if year not in years:
-        error = "Choose a year between the first grant and this year."
-        issued = queries.issued_by_year(db.session)
-        page = render_template(
-            "reports/index.html", issued=issued, years=years, chosen=None, error=error
-        )
-        return page, 400
+    choice, error = queries.parse_choice(request.args, years)
+    if error is not None:
+        return _index_page(choice, error), 400
+    period = choice.slug
     if request.args.get("format") == "pdf":
-        return redirect(url_for("reports.annual_pdf_file", year=year))
+        return redirect(url_for("reports.annual_pdf_file", period=period))
     if request.args.get("format") == "issue":
-        return redirect(url_for("reports.annual_issue_form", year=year))
-    return redirect(url_for("reports.annual_preview", year=year))
+        return redirect(url_for("reports.annual_issue_form", period=period))
+    return redirect(url_for("reports.annual_preview", period=period))
 
 
-@bp.route("/annual/<int:year>/preview")
+@bp.route("/annual/<period>/preview")
 @reader_required
-def annual_preview(year: int) -> str:
-    """The annual report of a year as HTML, from the PDF's own template."""
+def annual_preview(period: str) -> str:
+    """The annual report of a year or range as HTML, from the PDF's own template."""
+    report = _annual(period)
     links = {"All reports": url_for("reports.index")}
     if current_user.is_staff:
-        links["Download PDF"] = url_for("reports.annual_pdf_file", year=year)
-        links["Issue…"] = url_for("reports.annual_issue_form", year=year)
+        links["Download PDF"] = url_for("reports.annual_pdf_file", period=period)
+        links["Issue…"] = url_for("reports.annual_issue_form", period=period)
     asset_url = url_for("reports.asset", filename="print.css").removesuffix("print.css")
-    return annual_html(_annual(year), asset_url=asset_url, preview=links)
+    return annual_html(report, asset_url=asset_url, preview=links)
 
 
-@bp.route("/annual/<int:year>.pdf")
+@bp.route("/annual/<period>.pdf")
 @staff_required
-def annual_pdf_file(year: int) -> Response:
-    """The annual report of a year as a draft PDF (rendered synchronously for now)."""
-    pdf = annual_pdf(_annual(year))
-    record(db.session, AuditAction.DOWNLOAD, summary=f"Draft annual report {year} (PDF)")
-    db.session.commit()
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="annual-report-{year}.pdf"'
-    response.headers["Cache-Control"] = "private, no-store"
+def annual_pdf_file(period: str) -> BaseResponse:
+    """Queue the draft PDF of a year or range and show its progress (the job gives the file)."""
+    return _start_job(jobs.DRAFT_ANNUAL, _period(period))
+
+
+@bp.route("/annual/<period>/issue")
+@staff_required
+def annual_issue_form(period: str) -> str:
+    """Ask before issuing the annual report of a year or range, showing earlier versions."""
+    chosen = _issuable(period)
+    key = issuing.annual_key(chosen)
+    return render_template(
+        "reports/issue.html",
+        period=chosen,
+        slug=period,
+        versions=queries.issued_versions(db.session, issuing.ANNUAL, key),
+        active=job_queries.active_job(db.session, jobs.ISSUE_ANNUAL, key),
+    )
+
+
+@bp.route("/annual/<period>/issue", methods=["POST"])
+@staff_required
+def annual_issue(period: str) -> BaseResponse:
+    """Queue the issuing of an annual report (once: a second click joins the same job)."""
+    return _start_job(jobs.ISSUE_ANNUAL, _issuable(period))
+
+
+@bp.route("/jobs/<int:job_id>")
+@staff_required
+def job(job_id: int) -> str:
+    """A report job's progress, then its download or the report it issued, or why it failed."""
+    row = job_queries.job(db.session, job_id)
+    if row is None:
+        abort(404)
+    return render_template("reports/job.html", job=row)
+
+
+@bp.route("/jobs/<int:job_id>.json")
+@staff_required
+def job_status(job_id: int) -> Response:
+    """A report job's status and progress, for the progress page to poll."""
+    row = job_queries.job(db.session, job_id)
+    if row is None:
+        abort(404)
+    response = jsonify(row.as_json())
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@bp.route("/annual/<int:year>/issue")
+@bp.route("/jobs/<int:job_id>/draft.pdf")
 @staff_required
-def annual_issue_form(year: int) -> str:
-    """Ask before issuing the annual report of a year, showing the versions already issued."""
-    key = issuing.annual_key(_issuable(year))
-    versions = queries.issued_versions(db.session, issuing.ANNUAL, key)
-    return render_template("reports/issue.html", year=year, versions=versions)
-
-
-@bp.route("/annual/<int:year>/issue", methods=["POST"])
-@staff_required
-def annual_issue(year: int) -> BaseResponse:
-    """Issue the annual report of a year: render it without the draft mark and store the PDF."""
-    issued = issuing.issue_annual_report(
-        db.session,
-        _issuable(year),
-        foundation=_foundation(),
-        user=current_user._get_current_object(),  # type: ignore[attr-defined]
-    )
-    db.session.commit()
-    flash(f"{issued.title} issued as version {issued.version}.", "success")
-    return redirect(url_for("reports.index", _anchor=f"issued-{issued.year}"))
+def job_pdf(job_id: int) -> BaseResponse:
+    """Download the draft PDF a job made (audited, as every draft download)."""
+    found = job_queries.job_result(db.session, job_id)
+    if found is None or found.result_pdf is None:
+        abort(404)
+    period = found.parameters_key.partition(":")[2]
+    pdf, filename = found.result_pdf, found.result_filename
+    with write_transaction(db.session):
+        record(db.session, AuditAction.DOWNLOAD, summary=f"Draft annual report {period} (PDF)")
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/issued/<int:report_id>.pdf")
@@ -144,12 +221,31 @@ def issued_pdf(report_id: int) -> BaseResponse:
     if issued is None:
         abort(404)
     summary = f"{issued.title}, version {issued.version} (issued PDF)"
-    record(db.session, AuditAction.DOWNLOAD, entity=issued, summary=summary)
-    db.session.commit()
-    response = Response(issued.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{issued.filename}"'
+    pdf, filename, sha256 = issued.pdf, issued.filename, issued.sha256
+    with write_transaction(db.session):
+        record(db.session, AuditAction.DOWNLOAD, entity=issued, summary=summary)
+    return _download(pdf, filename, sha256)
+
+
+@bp.route("/issued/<int:report_id>-pdfa.pdf")
+@reader_required
+def issued_archive(report_id: int) -> BaseResponse:
+    """The archive copy (PDF/A-3u, figures attached as CSV) of an issued report."""
+    archive = issuing.archive_download(db.session, report_id)
+    if archive is None:
+        abort(404)
+    summary = f"{archive.title}, version {archive.version} (archive copy, PDF/A-3u)"
+    with write_transaction(db.session):
+        record(db.session, AuditAction.DOWNLOAD, summary=summary)
+    return _download(archive.pdf, archive.filename, archive.sha256)
+
+
+def _download(pdf: bytes, filename: str, sha256: str) -> BaseResponse:
+    """Stored PDF bytes as an attachment, with their hash as the ETag."""
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private"
-    response.set_etag(issued.sha256)
+    response.set_etag(sha256)
     return response.make_conditional(request)
 
 
