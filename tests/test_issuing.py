@@ -136,7 +136,8 @@ def test_issue_twice_keeps_both_versions_downloadable_byte_for_byte(
         archive = client.get(f"/reports/issued/{report.id}-pdfa.pdf")
         assert archive.status_code == 200 and archive.data == report.archive_pdf
         assert archive.headers["ETag"] == f'"{report.archive_sha256}"'
-        assert b"pdfaid:part" in archive.data and archive.data != report.pdf
+        attached = PdfReader(io.BytesIO(archive.data)).attachments
+        assert attached and all(name.endswith(".csv") for name in attached)
     listing = client.get("/reports").get_data(as_text=True)
     assert f"/reports/issued/{issued[1].id}-pdfa.pdf" in listing
     assert client.get("/reports/issued/999999-pdfa.pdf").status_code == 404
