@@ -152,6 +152,9 @@ def test_rebuilding_tables_keeps_the_rows_that_point_at_them(empty_database_url:
     assert before["grant_areas"] > 0 and before["users"] == 1
 
     command.downgrade(config, "6f37c2d9bb1c")  # before research_areas and users gained versions
+    older = set(_row_counts(empty_database_url))  # tables of later revisions are gone, rightly
     command.upgrade(config, "head")
 
-    assert _row_counts(empty_database_url) == before
+    after = _row_counts(empty_database_url)
+    assert {t: after[t] for t in older} == {t: before[t] for t in older}
+    assert "grant_areas" in older and "users" in older
