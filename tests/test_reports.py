@@ -562,6 +562,11 @@ def test_cli_writes_pdf_html_and_trial_reports(
     result = runner.invoke(args=["report", "trial", STEMS_NCT, "-o", str(trial)])
     assert result.exit_code == 0, result.output
     assert "STEMS" in " ".join(pdf_pages(trial.read_bytes()))
+    archive = tmp_path / "stems-pdfa.pdf"
+    result = runner.invoke(args=["report", "trial", STEMS_NCT, "--archive", "-o", str(archive)])
+    assert result.exit_code == 0, result.output
+    attached = PdfReader(io.BytesIO(archive.read_bytes())).attachments
+    assert attached and all(name.endswith(".csv") for name in attached)
     result = runner.invoke(args=["report", "annual", "2024-2015"])
     assert result.exit_code != 0 and "ends before it starts" in result.output
     result = runner.invoke(args=["report", "trial", "NCT99999999"])

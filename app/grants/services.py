@@ -207,11 +207,13 @@ def add_payment(
     session: so.Session,
     grant: Grant,
     due_date: date,
-    amount: Decimal,
+    amount: Decimal | None,
     paid_date: date | None = None,
     note: str | None = None,
 ) -> Payment:
     """Add an instalment to a grant, in the grant's currency."""
+    if amount is None:
+        raise FieldErrors({"amount": "Enter the amount of the instalment."})
     if amount < 0:
         raise FieldErrors({"amount": "The amount cannot be negative."})
     if amount != amount.quantize(Decimal("0.01")):

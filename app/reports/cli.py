@@ -20,22 +20,31 @@ from app.models import Confidentiality
 from app.visibility import ALL_LEVELS
 from reports.annual import (
     TRUSTEE_LEVELS,
+    annual_archive_pdf,
     annual_html,
     annual_pdf,
     build_annual_report,
     default_foundation_name,
     period_from_text,
 )
-from reports.dossier import GrantNotFound, build_dossier, dossier_html, dossier_pdf, find_grant_id
+from reports.dossier import (
+    GrantNotFound,
+    build_dossier,
+    dossier_archive_pdf,
+    dossier_html,
+    dossier_pdf,
+    find_grant_id,
+)
 from reports.pdf import ASSETS_DIR
 from reports.statement import (
     StatementNotFound,
     build_donor_statement,
     build_fund_statement,
+    statement_archive_pdf,
     statement_html,
     statement_pdf,
 )
-from reports.trial import build_trial_report, trial_html, trial_pdf
+from reports.trial import build_trial_report, trial_archive_pdf, trial_html, trial_pdf
 
 LEVELS = {
     "public": (Confidentiality.PUBLIC,),
@@ -118,6 +127,20 @@ level_option = click.option(
 )
 
 
+html_option = click.option(
+    "--html", "as_html", is_flag=True, help="Write the HTML preview instead of a PDF."
+)
+archive_option = click.option(
+    "--archive",
+    is_flag=True,
+    help="Write the archive variant: PDF/A-3u with the report's figures attached as CSV.",
+)
+
+
+def _suffix(as_html: bool, archive: bool) -> str:
+    return "html" if as_html else "pdfa.pdf" if archive else "pdf"
+
+
 @click.group("report")
 def report_cli() -> None:
     """Render reports as PDF (or their HTML preview)."""
@@ -139,9 +162,15 @@ def report_cli() -> None:
     help="Include the appendix register of the grants awarded in the period.",
 )
 @level_option
+@archive_option
 @with_appcontext
 def annual(
-    period: str, output: str | None, as_html: bool, register: bool, confidentiality: str
+    period: str,
+    output: str | None,
+    as_html: bool,
+    register: bool,
+    confidentiality: str,
+    archive: bool,
 ) -> None:
     """The annual impact report of YEAR or FROM-TO (e.g. 2023 or 2015-2024), as a draft."""
     try:
@@ -157,12 +186,12 @@ def annual(
             include_register=register,
         ),
         annual_html,
-        annual_pdf,
+        annual_archive_pdf if archive else annual_pdf,
         as_html,
         expected_pages=render.annual_pages,
     )
     name = f"annual-{chosen.start_year}" + ("" if chosen.is_single_year else f"-{chosen.end_year}")
-    _write(output or f"{name}.{'html' if as_html else 'pdf'}", content)
+    _write(output or f"{name}.{_suffix(as_html, archive)}", content)
 
 
 @report_cli.command("trial")
@@ -175,8 +204,11 @@ def annual(
 )
 @click.option("--html", "as_html", is_flag=True, help="Write the HTML preview instead of a PDF.")
 @level_option
+@archive_option
 @with_appcontext
-def trial(trial_id: str, output: str | None, as_html: bool, confidentiality: str) -> None:
+def trial(
+    trial_id: str, output: str | None, as_html: bool, confidentiality: str, archive: bool
+) -> None:
     """The pathway report of one trial, by registry id (NCT..., EudraCT...) or output id."""
     try:
         output_id = resolve_output_id(db.session, trial_id)
@@ -185,12 +217,12 @@ def trial(trial_id: str, output: str | None, as_html: bool, confidentiality: str
                 db.session, output_id, foundation=_foundation(), levels=LEVELS[confidentiality]
             ),
             trial_html,
-            trial_pdf,
+            trial_archive_pdf if archive else trial_pdf,
             as_html,
         )
     except OutputNotFound as exc:
         raise click.ClickException(str(exc)) from None
-    _write(output or f"trial-{output_id}.{'html' if as_html else 'pdf'}", content)
+    _write(output or f"trial-{output_id}.{_suffix(as_html, archive)}", content)
 
 
 def _output_option(default: str) -> Any:
@@ -202,18 +234,16 @@ def _output_option(default: str) -> Any:
     )
 
 
-html_option = click.option(
-    "--html", "as_html", is_flag=True, help="Write the HTML preview instead of a PDF."
-)
-
-
 @report_cli.command("grant")
 @click.argument("reference")
 @_output_option("grant-REF")
 @html_option
 @level_option
+@archive_option
 @with_appcontext
-def grant(reference: str, output: str | None, as_html: bool, confidentiality: str) -> None:
+def grant(
+    reference: str, output: str | None, as_html: bool, confidentiality: str, archive: bool
+) -> None:
     """The dossier of one grant, by reference (e.g. FMR-2014-001) or id, as a draft."""
     levels = LEVELS[confidentiality]
     try:
@@ -223,11 +253,11 @@ def grant(reference: str, output: str | None, as_html: bool, confidentiality: st
     content = _render(
         lambda: build_dossier(db.session, grant_id, foundation=_foundation(), levels=levels),
         dossier_html,
-        dossier_pdf,
+        dossier_archive_pdf if archive else dossier_pdf,
         as_html,
     )
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", reference.strip())
-    _write(output or f"grant-{name}.{'html' if as_html else 'pdf'}", content)
+    _write(output or f"grant-{name}.{_suffix(as_html, archive)}", content)
 
 
 @report_cli.command("donor")
@@ -235,8 +265,11 @@ def grant(reference: str, output: str | None, as_html: bool, confidentiality: st
 @_output_option("donor-ID")
 @html_option
 @level_option
+@archive_option
 @with_appcontext
-def donor(donor_id: int, output: str | None, as_html: bool, confidentiality: str) -> None:
+def donor(
+    donor_id: int, output: str | None, as_html: bool, confidentiality: str, archive: bool
+) -> None:
     """A donor's impact statement, by donor id, as a draft.
 
     An anonymous donor is named only with --confidentiality internal (a statement
@@ -249,12 +282,12 @@ def donor(donor_id: int, output: str | None, as_html: bool, confidentiality: str
                 db.session, donor_id, foundation=_foundation(), levels=levels
             ),
             statement_html,
-            statement_pdf,
+            statement_archive_pdf if archive else statement_pdf,
             as_html,
         )
     except StatementNotFound as exc:
         raise click.ClickException(str(exc)) from None
-    _write(output or f"donor-{donor_id}.{'html' if as_html else 'pdf'}", content)
+    _write(output or f"donor-{donor_id}.{_suffix(as_html, archive)}", content)
 
 
 @report_cli.command("fund")
@@ -262,8 +295,11 @@ def donor(donor_id: int, output: str | None, as_html: bool, confidentiality: str
 @_output_option("fund-ID")
 @html_option
 @level_option
+@archive_option
 @with_appcontext
-def fund(fund_id: int, output: str | None, as_html: bool, confidentiality: str) -> None:
+def fund(
+    fund_id: int, output: str | None, as_html: bool, confidentiality: str, archive: bool
+) -> None:
     """A fund's impact statement, by fund id, as a draft."""
     levels = LEVELS[confidentiality]
     try:
@@ -272,9 +308,9 @@ def fund(fund_id: int, output: str | None, as_html: bool, confidentiality: str) 
                 db.session, fund_id, foundation=_foundation(), levels=levels
             ),
             statement_html,
-            statement_pdf,
+            statement_archive_pdf if archive else statement_pdf,
             as_html,
         )
     except StatementNotFound as exc:
         raise click.ClickException(str(exc)) from None
-    _write(output or f"fund-{fund_id}.{'html' if as_html else 'pdf'}", content)
+    _write(output or f"fund-{fund_id}.{_suffix(as_html, archive)}", content)

@@ -75,7 +75,7 @@ def issued_reports(session: so.Session) -> list[IssuedRow]:
             IssuedReport.version.desc(),
         )
     )
-    return [IssuedRow(*row) for row in rows]
+    return [IssuedRow(**row._mapping) for row in rows]
 
 
 def issued_by_year(session: so.Session) -> list[IssuedYear]:
@@ -97,7 +97,7 @@ def issued_versions(session: so.Session, kind: str, parameters_key: str) -> list
         .where(IssuedReport.kind == kind, IssuedReport.parameters_key == parameters_key)
         .order_by(IssuedReport.version.desc())
     )
-    return [IssuedRow(*row) for row in rows]
+    return [IssuedRow(**row._mapping) for row in rows]
 
 
 def issued_file(session: so.Session, report_id: int) -> IssuedReport | None:
