@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from app.identifiers import InvalidIdentifier, parse_trial_registry_id
+from app.lineage.queries import RegistryId, registry_ids
 from app.models import (
     ApiToken,
     ClinicalTrial,
@@ -164,12 +165,6 @@ def output_dates(session: so.Session, output_ids: Collection[int]) -> dict[int, 
 
 
 @dataclass(frozen=True)
-class RegistryId:
-    scheme: TrialRegistry
-    value: str
-
-
-@dataclass(frozen=True)
 class TrialRow:
     id: int
     title: str
@@ -187,21 +182,6 @@ class TrialRow:
     completion_date: date | None
     confidentiality: Confidentiality
     is_fictional: bool
-
-
-def registry_ids(session: so.Session, output_ids: Collection[int]) -> dict[int, list[RegistryId]]:
-    """Registry ids of trials, by output id, in scheme order (one query)."""
-    found: dict[int, list[RegistryId]] = {}
-    if not output_ids:
-        return found
-    rows = session.execute(
-        sa.select(TrialRegistryId.trial_output_id, TrialRegistryId.scheme, TrialRegistryId.value)
-        .where(TrialRegistryId.trial_output_id.in_(list(output_ids)))
-        .order_by(TrialRegistryId.trial_output_id, TrialRegistryId.scheme, TrialRegistryId.value)
-    )
-    for row in rows:
-        found.setdefault(row.trial_output_id, []).append(RegistryId(row.scheme, row.value))
-    return found
 
 
 def _trial_search(text: str) -> sa.ColumnElement[bool]:

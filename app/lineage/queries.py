@@ -374,7 +374,8 @@ def downstream_output_ids(
     return {row.output_id: row.depth for row in rows}
 
 
-def _registry_ids(session: so.Session, output_ids: Collection[int]) -> dict[int, list[RegistryId]]:
+def registry_ids(session: so.Session, output_ids: Collection[int]) -> dict[int, list[RegistryId]]:
+    """Registry ids of trials, by output id, in scheme order (one query)."""
     found: dict[int, list[RegistryId]] = {}
     if not output_ids:
         return found
@@ -412,7 +413,7 @@ def downstream_trials(
             Output.id,
         )
     ).all()
-    registry = _registry_ids(session, [row.id for row in rows])
+    registry = registry_ids(session, [row.id for row in rows])
     return tuple(
         DownstreamTrial(
             output_id=row.id, title=row.title, acronym=row.acronym, phase=row.phase,
