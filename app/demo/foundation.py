@@ -1609,7 +1609,7 @@ class _Demo:
             (2023, 1, "paper", "STEMS results in Nature Medicine",
              "On 11 January 2023 Nature Medicine published the results of STEMS: twelve people "
              "with progressive MS treated with neural precursor cells in an open-label, dose "
-             "escalation study.\n\nDemo (fictional): the pathway on the following pages shows "
+             "escalation study.\n\nDemo (fictional): the STEMS pathway in this report shows "
              "which of the foundation's grants led there, and how much they awarded."),
             (2023, 2, "meeting", "Explaining the results to people with MS",
              "Demo (fictional): after the publication the researchers met people with MS and "
