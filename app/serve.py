@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -30,7 +31,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Flask:
         from app import create_app
 
-        return create_app()
+        app = create_app()
+        # What the app loaded lives as long as the worker: out of the collector's sight,
+        # full collections stay short (they paused a worker ~110 ms every few hundred pages).
+        gc.freeze()
+        return app
 
 
 def _grantpath() -> list[str]:
