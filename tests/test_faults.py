@@ -85,6 +85,24 @@ def _after_execute(conn, cursor, statement, parameters, context, executemany):
 def _on_commit(conn):
     if _moment == "commit" and _seen:
         _hold()
+
+
+# On PostgreSQL bulk rows go in by COPY, beneath SQLAlchemy's events: count those too.
+from app.demo import synthetic as _synthetic
+
+_copy = _synthetic.BulkWriter._copy
+
+
+def _counted_copy(self, connection, table, batch):
+    global _seen
+    _copy(self, connection, table, batch)
+    if table.name == _table:
+        _seen += 1
+        if _moment == "insert" and _seen == _after:
+            _hold()
+
+
+_synthetic.BulkWriter._copy = _counted_copy
 """
 
 CLI = (

@@ -733,7 +733,7 @@ def test_outputs_update_by_identifier_and_audit_names_the_command(
     events = session.scalars(
         sa.select(AuditEvent).where(
             AuditEvent.entity_type == "outputs", AuditEvent.entity_id == paper.id
-        )
+        ).order_by(AuditEvent.id)
     ).all()
     assert [e.action for e in events] == [AuditAction.CREATE, AuditAction.UPDATE]
     assert all(e.actor.startswith("cli") for e in events)
