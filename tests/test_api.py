@@ -20,7 +20,7 @@ from sqlalchemy import orm as so
 
 from app.api import services
 from app.api.openapi import openapi_document
-from app.demo import STEMS_EUDRACT, STEMS_NCT, find_stems_trial, load_foundation
+from app.demo import STEMS_EUDRACT, STEMS_NCT, find_stems_trial
 from app.lineage.cli import lineage_command
 from app.models import (
     ApiToken,
@@ -579,13 +579,6 @@ def test_a_non_trial_has_no_lineage(client: FlaskClient, issue: Issue, session) 
 
 
 # --------------------------------------------------------------------------- the demo foundation
-
-
-@pytest.fixture
-def demo(session: so.Session) -> so.Session:
-    assert load_foundation(session, echo=quiet) is not None
-    session.commit()
-    return session
 
 
 def test_stems_lineage_matches_the_cli(

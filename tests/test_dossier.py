@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import orm as so
 
-from app.demo import find_stems_trial, load_foundation
+from app.demo import find_stems_trial
 from app.impact.queries import donor_impact
 from app.lineage.queries import lineage
 from app.models import (
@@ -66,13 +66,6 @@ STEMS_GRANT = "FMR-2014-001"
 
 def quiet(_: str) -> None:
     """An echo that prints nothing."""
-
-
-@pytest.fixture
-def demo(session: so.Session) -> so.Session:
-    assert load_foundation(session, echo=quiet) is not None
-    session.commit()
-    return session
 
 
 def amount(value: Decimal, currency: str = "EUR") -> str:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from sqlalchemy import orm as so
 
-from app.demo import find_stems_trial, load_foundation
+from app.demo import find_stems_trial
 from app.lineage.queries import lineage
 from app.models import (
     Confidentiality,
@@ -59,13 +59,6 @@ VISIBLE = (Confidentiality.PUBLIC, Confidentiality.TRUSTEES)
 
 def quiet(_: str) -> None:
     """An echo that prints nothing."""
-
-
-@pytest.fixture
-def demo(session: so.Session) -> so.Session:
-    assert load_foundation(session, echo=quiet) is not None
-    session.commit()
-    return session
 
 
 def euros(value: Decimal) -> str:

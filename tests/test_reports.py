@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import orm as so
 
-from app.demo import STEMS_NCT, find_stems_trial, load_foundation
+from app.demo import STEMS_NCT, find_stems_trial
 from app.lineage.queries import lineage
 from app.models import (
     ClinicalTrial,
@@ -57,13 +57,6 @@ YEAR = 2023
 
 def quiet(_: str) -> None:
     """An echo that prints nothing."""
-
-
-@pytest.fixture
-def demo(session: so.Session) -> so.Session:
-    assert load_foundation(session, echo=quiet) is not None
-    session.commit()
-    return session
 
 
 def pdf_pages(pdf: bytes) -> list[str]:
