@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, current_app, url_for
@@ -71,7 +70,8 @@ def id_url(endpoint: str, key: str) -> Callable[[int], str]:
     A list page links every row; url_for per row was a tenth of the page's time.
     """
     marker = "918273645546372819"  # an id no URL around it contains
-    head, found, tail = url_for(endpoint, **{key: int(marker)}).partition(marker)
+    values: dict[str, Any] = {key: int(marker)}
+    head, found, tail = url_for(endpoint, **values).partition(marker)
     if not found or "?" in head or marker in tail:
         raise ValueError(f"{endpoint} does not put {key} in its path once")
     return lambda record_id: f"{head}{int(record_id)}{tail}"
