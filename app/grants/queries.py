@@ -26,6 +26,7 @@ from app.models import (
     ResearchArea,
     grant_areas,
 )
+from app.records.cache import cached_read
 from app.records.listing import (
     ListParams,
     OrderedJoin,
@@ -80,10 +81,17 @@ class GrantRow:
 
 @dataclass(frozen=True)
 class FilterChoices:
+    """Shared between requests (cached): never changed in place."""
+
     years: list[int]
     programmes: list[tuple[int, str]]
     areas: list[tuple[int, str]]
 
+
+# What the cached answers read (app/records/cache.py): the count's filters touch only grants
+# and grant_areas; the options also list programmes and research areas.
+COUNT_TABLES = ("grants", "grant_areas")
+CHOICE_TABLES = ("grants", "programmes", "research_areas")
 
 # How a page is read depends on how many grants match (the COUNT comes first). Up to LARGE,
 # the matching grants are picked by the filters' indexes and sorted: reading a sort's index
@@ -250,7 +258,10 @@ def grant_list(
     """One page of the grant register, filtered and sorted as asked."""
     # Every grant has one host and at most one programme: the joins never change the count.
     count = sa.select(sa.func.count()).select_from(Grant).where(*_grant_conditions(params, levels))
-    total = session.scalar(count) or 0
+    question = ("grant count", params.q, tuple(sorted(params.filters.items())), params.show_deleted)
+    total = cached_read(
+        session, COUNT_TABLES, (*question, tuple(levels)), lambda: session.scalar(count) or 0
+    )
     number = page_number(params, total)
     offset = (number - 1) * params.per_page
     if total > LARGE:
@@ -276,7 +287,11 @@ def grant_rows(
 
 
 def filter_choices(session: so.Session) -> FilterChoices:
-    """Options for the list filters."""
+    """Options for the list filters (kept until grants, programmes or areas change)."""
+    return cached_read(session, CHOICE_TABLES, "grant filter choices", lambda: _choices(session))
+
+
+def _choices(session: so.Session) -> FilterChoices:
     years = distinct_years(session, Grant.award_date, Grant.deleted_at.is_(None))
     programmes = [
         (p.id, p.name)

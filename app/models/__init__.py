@@ -3,6 +3,7 @@
 from .api import ApiToken as ApiToken
 from .audit import AuditEvent, ImportRun
 from .base import Base, utcnow
+from .changes import ChangeCounter as ChangeCounter
 from .enums import (
     AuditAction,
     Confidentiality,

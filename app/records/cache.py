@@ -1,0 +1,73 @@
+"""Reads kept in the process until the tables under them change.
+
+Every page of the grant list showed filter options (years, hundreds of programmes,
+research areas) and counted the matching grants, read afresh each time: at 100,000
+grants a third of the page's time on PostgreSQL. Those answers only change when the
+tables they read change, and the database keeps a version of each watched table
+(``change_counters``, set by triggers: see app/models/changes.py). A cached answer is
+used while the versions it was read at are still current; one small query checks that.
+
+The versions are read before the answer, in the same transaction: an answer computed
+a moment later can only be newer than its versions say, never older.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from app.models.changes import WATCHED_TABLES, ChangeCounter
+
+T = TypeVar("T")
+
+# Answers kept per process; the least recently used go first.
+MAX_ENTRIES = 512
+
+_entries: OrderedDict[Hashable, Any] = OrderedDict()
+_lock = threading.Lock()
+
+
+def table_versions(session: so.Session, tables: Sequence[str]) -> tuple[int, ...]:
+    """The current version of each table, in the order asked."""
+    unknown = set(tables) - set(WATCHED_TABLES)
+    if unknown:
+        raise ValueError(f"no change counter for {', '.join(sorted(unknown))}")
+    rows = session.execute(
+        sa.select(ChangeCounter.table_name, ChangeCounter.version).where(
+            ChangeCounter.table_name.in_(tables)
+        )
+    )
+    found = {table: number for table, number in rows}
+    return tuple(found[table] for table in tables)
+
+
+def cached_read(
+    session: so.Session, tables: Sequence[str], key: Hashable, read: Callable[[], T]
+) -> T:
+    """``read()``, or what it gave before while ``tables`` have not changed since.
+
+    ``key`` names the question (with every argument the answer depends on); ``read`` must
+    read only the watched ``tables`` and return a value nobody mutates.
+    """
+    entry_key = (key, tuple(tables), table_versions(session, tables))
+    with _lock:
+        if entry_key in _entries:
+            _entries.move_to_end(entry_key)
+            return _entries[entry_key]  # type: ignore[no-any-return]
+    value = read()
+    with _lock:
+        _entries[entry_key] = value
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return value
+
+
+def clear() -> None:
+    """Forget every cached answer (tests that count queries start from nothing)."""
+    with _lock:
+        _entries.clear()
