@@ -1,7 +1,7 @@
 """Benchmark: the grant list page under load (quality bar: p95 <= 100 ms, 20 clients).
 
-``grantpath serve`` (gunicorn, 4 workers) runs on the scale database on a free
-loopback port; 20 clients, each with its own cookie jar, log in as a staff
+``grantpath serve`` with its defaults (gunicorn, 2 x cores + 1 sync workers) runs on the
+scale database on a free loopback port; 20 clients, each with its own cookie jar, log in as a staff
 user and then all at once GET filtered, sorted, paginated grant lists (a fixed,
 seeded mix per client, no think time: a closed loop, so the p95 includes the
 queueing of 20 clients on the server's cores). For comparison one client
@@ -39,7 +39,6 @@ from tests.bench import median, percentile
 CLIENTS = 20
 REQUESTS_PER_CLIENT = 50
 SINGLE_REQUESTS = 30
-WORKERS = 4
 EMAIL = "bench-staff@example.org"
 PASSWORD = "bench correct horse battery staple"
 STATUSES = ("awarded", "active", "completed", "terminated")
@@ -85,7 +84,7 @@ def running_server(url: str, log: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
         server = subprocess.Popen(
-            [_grantpath(), "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)],
+            [_grantpath(), "serve", "--bind", f"127.0.0.1:{port}", "--no-jobs-worker"],
             env=_server_env(url),
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -186,7 +185,7 @@ def _filter_values(app: Flask) -> tuple[list[int], list[int]]:
 
 
 def bench_grant_list(app: Flask, url: str) -> dict[str, Any]:
-    """p50/p95 latency of grant list pages, 20 concurrent logged-in clients, 4 workers."""
+    """p50/p95 latency of grant list pages, 20 concurrent logged-in clients."""
     years, programmes = _filter_values(app)
     if not years:
         raise RuntimeError("no grants in the benchmark database")

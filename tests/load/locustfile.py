@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from locust import HttpUser, between, events, task
+from locust import HttpUser, between, events
 from locust.exception import StopUser
 
 from tests.load.forms import csrf_token, form_fields, replace_field
@@ -59,7 +59,8 @@ class Browser(HttpUser):
 
     def on_start(self) -> None:
         """Log in with this user's own account through the real form."""
-        # One connection per request. With keep-alive, gunicorn's gthread worker closes
+        # One connection per request (sync workers close each connection after its
+        # response anyway). With keep-alive, gunicorn's gthread worker (--threads) closes
         # a connection idle past its 2 s keepalive even as the next request arrives on
         # it: on a busy machine 2-4 % of requests got "connection reset" and no answer.
         # Browsers resend such a request on a new connection; requests does not. It is
@@ -155,16 +156,8 @@ class Staff(Browser):
     fixed_count = len(PLAN["staff"])
     accounts = itertools.count()
 
-    @task(6)
-    def browse_grants(self) -> None:
-        self.grant_list()
-
-    @task(4)
-    def open_grant(self) -> None:
-        self.grant_detail()
-
-    @task(2)
-    def browse_outputs(self) -> None:
+    def output_list(self) -> None:
+        """The output register, sometimes filtered by type or year."""
         args: dict[str, Any] = {"page": self.rng.choice((1, 1, 2))}
         if self.rng.random() < 0.5:
             args["type"] = self.rng.choice(OUTPUT_TYPES)
@@ -172,26 +165,12 @@ class Staff(Browser):
             args["year"] = self.rng.choice(PLAN["years"])
         self.page("/outputs?" + urlencode(args), "/outputs")
 
-    @task(2)
-    def open_output(self) -> None:
+    def output_detail(self) -> None:
         self.page(f"/outputs/{self.rng.choice(PLAN['outputs'])}", "/outputs/[id]")
-
-    @task(2)
-    def open_pathway(self) -> None:
-        self.pathway()
-
-    @task(1)
-    def open_portfolio(self) -> None:
-        self.portfolio()
-
-    @task(1)
-    def home(self) -> None:
-        self.dashboard()
 
     def first_task(self) -> None:
         self.save_grant()
 
-    @task(3)
     def save_grant(self) -> None:
         """Edit one of this user's own grants: change the title, post the whole form back."""
         grant = self.rng.choice(self.account["grants"])
@@ -221,6 +200,18 @@ class Staff(Browser):
                 return
         self.page(f"/grants/{grant}", "/grants/[id]")  # the browser follows the redirect
 
+    # What staff do, and how often relative to each other.
+    tasks = {
+        Browser.grant_list: 6,
+        Browser.grant_detail: 4,
+        output_list: 2,
+        output_detail: 2,
+        Browser.pathway: 2,
+        Browser.portfolio: 1,
+        Browser.dashboard: 1,
+        save_grant: 3,
+    }
+
 
 class Trustee(Browser):
     """Trustees: download the issued reports, read pages."""
@@ -232,7 +223,6 @@ class Trustee(Browser):
     def first_task(self) -> None:
         self.download_report()
 
-    @task(4)
     def download_report(self) -> None:
         """An issued report's PDF, byte for byte as issued."""
         report = self.rng.choice(PLAN["reports"])
@@ -246,29 +236,19 @@ class Trustee(Browser):
             if problem:
                 response.failure(problem)
 
-    @task(1)
     def reports_page(self) -> None:
         self.page("/reports", "/reports")
 
-    @task(1)
-    def home(self) -> None:
-        self.dashboard()
-
-    @task(2)
-    def browse_grants(self) -> None:
-        self.grant_list()
-
-    @task(2)
-    def open_grant(self) -> None:
-        self.grant_detail()
-
-    @task(2)
-    def open_pathway(self) -> None:
-        self.pathway()
-
-    @task(1)
-    def open_portfolio(self) -> None:
-        self.portfolio()
+    # What trustees do, and how often relative to each other.
+    tasks = {
+        download_report: 4,
+        reports_page: 1,
+        Browser.dashboard: 1,
+        Browser.grant_list: 2,
+        Browser.grant_detail: 2,
+        Browser.pathway: 2,
+        Browser.portfolio: 1,
+    }
 
 
 def _problem(response: Any, kind: str) -> str | None:
