@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import sqlalchemy as sa
@@ -20,7 +20,6 @@ from sqlalchemy import orm as so
 
 from app.lineage.queries import (
     METHOD_NOTE,
-    DownstreamTrial,
     OutputNotFound,
     PathwaySummary,
     downstream_trials,
@@ -47,9 +46,9 @@ from app.models import (
     grant_areas,
 )
 
-from .annual import FICTION_NOTICE, TRUSTEE_LEVELS
-from .annual_data import has_fictional_data
+from .annual import TRUSTEE_LEVELS
 from .archive import FigureTable, archive_pdf
+from .document_parts import DocumentNotFound, RecordDocument, TrialRow, document_head, trial_rows
 from .pathway import print_timeline
 from .pdf import PdfMetadata, render_pdf
 from .templating import render_document
@@ -58,7 +57,6 @@ __all__ = [
     "DOSSIER_PATHWAYS",
     "GrantDossier",
     "GrantNotFound",
-    "audience_for",
     "build_dossier",
     "dossier_archive_pdf",
     "dossier_figures",
@@ -96,7 +94,7 @@ DOWNSTREAM_NOTE = (
 )
 
 
-class GrantNotFound(LookupError):
+class GrantNotFound(DocumentNotFound):
     """No live grant with this id or reference is visible at the levels asked."""
 
 
@@ -209,18 +207,6 @@ class CreditedOutput:
 
 
 @dataclass(frozen=True)
-class TrialRow:
-    output_id: int
-    name: str
-    title: str
-    phase: str
-    status: str
-    registry_ids: tuple[str, ...]
-    first_patient: date | None
-    depth: int
-
-
-@dataclass(frozen=True)
 class TrialPathway:
     """A trial downstream of the grant, with the whole pathway behind it."""
 
@@ -258,14 +244,9 @@ class RecordSummary:
 
 
 @dataclass(frozen=True)
-class GrantDossier:
+class GrantDossier(RecordDocument):
     """Everything the grant dossier shows, as plain values (no ORM objects)."""
 
-    foundation: str
-    generated_at: datetime
-    is_draft: bool
-    is_fictional: bool
-    audience: str
     grant: GrantFacts
     money: Money
     co_funding: tuple[CoFundingRow, ...]
@@ -276,7 +257,6 @@ class GrantDossier:
     pathways: tuple[TrialPathway, ...]
     record: RecordSummary
     method_notes: tuple[tuple[str, str], ...]
-    fiction_notice: str
 
     @property
     def title(self) -> str:
@@ -288,14 +268,10 @@ class GrantDossier:
 
     @property
     def metadata(self) -> PdfMetadata:
-        return PdfMetadata(
-            title=f"{self.title} · {self.foundation}",
-            author=self.foundation,
+        return self.pdf_metadata(
             subject=f"Facts, money, outputs and trials downstream of the grant "
             f"{self.grant.reference}: {self.grant.title}",
-            keywords=("grant dossier", self.grant.reference, "research grant", "clinical trials")
-            + (("fictional demonstration data",) if self.is_fictional else ()),
-            created=self.generated_at,
+            keywords=("grant dossier", self.grant.reference, "research grant", "clinical trials"),
         )
 
 
@@ -618,19 +594,6 @@ def _record(session: so.Session, grant_id: int) -> RecordSummary:
     )
 
 
-def _trial_row(t: DownstreamTrial) -> TrialRow:
-    return TrialRow(
-        output_id=t.output_id,
-        name=t.acronym or t.title,
-        title=t.title,
-        phase=t.phase.label,
-        status=t.status.label,
-        registry_ids=tuple(r.value for r in t.registry_ids),
-        first_patient=t.first_patient_date or t.start_date,
-        depth=t.depth,
-    )
-
-
 def _pathway(
     session: so.Session, trial: TrialRow, facts: GrantFacts, levels: Sequence[Confidentiality]
 ) -> TrialPathway | None:
@@ -658,15 +621,6 @@ def _pathway(
     )
 
 
-def audience_for(levels: Sequence[Confidentiality]) -> str:
-    """Who the document is prepared for, from the most confidential level it includes."""
-    if Confidentiality.INTERNAL in levels:
-        return "Prepared for staff: includes internal records"
-    if Confidentiality.TRUSTEES in levels:
-        return "Prepared for the trustees"
-    return "Public records only"
-
-
 def build_dossier(
     session: so.Session,
     grant_id: int,
@@ -680,16 +634,12 @@ def build_dossier(
     """The dossier of one live grant visible at ``levels`` (raises GrantNotFound)."""
     levels = tuple(levels)
     facts = _facts(session, grant_id, levels)
-    trials = tuple(_trial_row(t) for t in downstream_trials(session, [grant_id], levels))
+    trials = trial_rows(downstream_trials(session, [grant_id], levels))
     # The nearest trials get the full pathway; ties by the order of first patients.
     nearest = sorted(trials, key=lambda t: t.depth)[:max_pathways]
     pathways = tuple(p for t in nearest if (p := _pathway(session, t, facts, levels)) is not None)
     return GrantDossier(
-        foundation=foundation,
-        generated_at=now or datetime.now(UTC).replace(microsecond=0),
-        is_draft=is_draft,
-        is_fictional=has_fictional_data(session),
-        audience=audience_for(levels),
+        **document_head(session, foundation=foundation, levels=levels, is_draft=is_draft, now=now),
         grant=facts,
         money=_money(session, facts),
         co_funding=_co_funding(session, grant_id),
@@ -704,7 +654,6 @@ def build_dossier(
             ("Trials downstream", DOWNSTREAM_NOTE),
             ("Pathway figures", METHOD_NOTE),
         ),
-        fiction_notice=FICTION_NOTICE,
     )
 
 
@@ -787,24 +736,8 @@ def dossier_figures(dossier: GrantDossier) -> tuple[FigureTable, ...]:
         FigureTable(
             "trials-downstream.csv",
             "Clinical trials downstream of the grant, and the pathway figures of those shown",
-            (
-                "trial",
-                "title",
-                "phase",
-                "status",
-                "registry_ids",
-                "first_patient",
-                "steps",
-                "pathway_grants",
-                "pathway_total_eur",
-                "grant_share_of_pathway",
-            ),
-            tuple(
-                (t.name, t.title, t.phase, t.status, "; ".join(t.registry_ids))
-                + (t.first_patient, t.depth)
-                + _pathway_figures(dossier, t.output_id)
-                for t in dossier.trials
-            ),
+            TrialRow.COLUMNS + ("pathway_grants", "pathway_total_eur", "grant_share_of_pathway"),
+            tuple(t.figures() + _pathway_figures(dossier, t.output_id) for t in dossier.trials),
         ),
     )
 

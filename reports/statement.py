@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -25,6 +26,8 @@ from sqlalchemy import orm as so
 from app.funds.queries import ANONYMOUS
 from app.impact.queries import (
     GRANT_CAP,
+    DonorImpact,
+    Impact,
     ImpactGrant,
     ImpactTotals,
     OutputTypeCount,
@@ -32,13 +35,11 @@ from app.impact.queries import (
     donor_impact,
     impact_of,
 )
-from app.lineage.queries import DownstreamTrial
 from app.models import Confidentiality, Donation, Donor, Fund
 
-from .annual import FICTION_NOTICE, TRUSTEE_LEVELS
-from .annual_data import has_fictional_data
+from .annual import TRUSTEE_LEVELS
 from .archive import FigureTable, archive_pdf
-from .dossier import audience_for
+from .document_parts import DocumentNotFound, RecordDocument, TrialRow, document_head, trial_rows
 from .pdf import PdfMetadata, render_pdf
 from .templating import render_document
 
@@ -59,7 +60,7 @@ STATEMENT_GRANTS = 25
 ZERO = Decimal("0.00")
 
 
-class StatementNotFound(LookupError):
+class StatementNotFound(DocumentNotFound):
     """No live donor or fund with this id."""
 
 
@@ -106,17 +107,6 @@ class OutputCount:
 
 
 @dataclass(frozen=True)
-class TrialLine:
-    name: str
-    title: str
-    phase: str
-    status: str
-    registry_ids: tuple[str, ...]
-    first_patient: date | None
-    depth: int
-
-
-@dataclass(frozen=True)
 class DonorFacts:
     kind: str
     donation_count: int
@@ -140,17 +130,12 @@ class FundFacts:
 
 
 @dataclass(frozen=True)
-class ImpactStatement:
+class ImpactStatement(RecordDocument):
     """A donor's or a fund's impact statement, as plain values (no ORM objects)."""
 
     kind: str  # "donor" or "fund"
     subject_id: int
     name: str  # "Anonymous donor" unless the statement is for staff
-    foundation: str
-    generated_at: datetime
-    is_draft: bool
-    is_fictional: bool
-    audience: str
     donor: DonorFacts | None
     fund: FundFacts | None
     given_eur: Decimal  # donor: all gifts; fund: all donations received
@@ -161,9 +146,8 @@ class ImpactStatement:
     grants_capped: bool  # the grants listed were chosen among the first GRANT_CAP by date
     totals: ImpactTotals
     outputs_by_type: tuple[OutputCount, ...]
-    trials: tuple[TrialLine, ...]
+    trials: tuple[TrialRow, ...]
     method: str
-    fiction_notice: str
 
     @property
     def title(self) -> str:
@@ -191,13 +175,8 @@ class ImpactStatement:
             else f"What the {self.name} of {self.foundation} paid for: grants, outputs and "
             "clinical trials"
         )
-        return PdfMetadata(
-            title=f"{self.title} · {self.foundation}",
-            author=self.foundation,
-            subject=subject,
-            keywords=("impact statement", self.kind, "research grants", "clinical trials")
-            + (("fictional demonstration data",) if self.is_fictional else ()),
-            created=self.generated_at,
+        return self.pdf_metadata(
+            subject, ("impact statement", self.kind, "research grants", "clinical trials")
         )
 
 
@@ -225,18 +204,36 @@ def _outputs(counts: Sequence[OutputTypeCount]) -> tuple[OutputCount, ...]:
     return tuple(OutputCount(c.type.label, c.count) for c in counts)
 
 
-def _trials(trials: Sequence[DownstreamTrial]) -> tuple[TrialLine, ...]:
-    return tuple(
-        TrialLine(
-            name=t.acronym or t.title,
-            title=t.title,
-            phase=t.phase.label,
-            status=t.status.label,
-            registry_ids=tuple(r.value for r in t.registry_ids),
-            first_patient=t.first_patient_date or t.start_date,
-            depth=t.depth,
-        )
-        for t in trials
+def _statement(
+    impact: Impact | DonorImpact,
+    *,
+    head: dict[str, Any],
+    given_eur: Decimal,
+    contributed_eur: Decimal,
+    max_grants: int,
+    donor: DonorFacts | None = None,
+    fund: FundFacts | None = None,
+    funds: tuple[FundLine, ...] = (),
+) -> ImpactStatement:
+    """A donor's or a fund's statement: what both take from the impact, and what differs."""
+    grants, others = _grant_lines(impact.grants, contributed_eur, impact.totals.grants, max_grants)
+    return ImpactStatement(
+        **head,
+        kind=impact.subject.kind,
+        subject_id=impact.subject.id,
+        name=impact.subject.name,
+        donor=donor,
+        fund=fund,
+        given_eur=given_eur,
+        contributed_eur=contributed_eur,
+        funds=funds,
+        grants=grants,
+        other_grants=others,
+        grants_capped=impact.grants_capped,
+        totals=impact.totals,
+        outputs_by_type=_outputs(impact.outputs_by_type),
+        trials=trial_rows(impact.trials),
+        method=impact.method,
     )
 
 
@@ -273,22 +270,15 @@ def build_donor_statement(
         .where(Donor.id == donor_id)
         .group_by(Donor.id, Donor.kind)
     ).one()
-    grants, others = _grant_lines(
-        impact.grants, impact.attributed_eur, impact.totals.grants, max_grants
-    )
-    return ImpactStatement(
-        kind="donor",
-        subject_id=donor_id,
-        name=impact.subject.name,
-        foundation=foundation,
-        generated_at=now or datetime.now(UTC).replace(microsecond=0),
-        is_draft=is_draft,
-        is_fictional=has_fictional_data(session),
-        audience=audience_for(levels),
-        donor=DonorFacts(donor.kind.label, int(donor.n), donor.first_on, donor.last_on),
-        fund=None,
+    return _statement(
+        impact,
+        head=document_head(
+            session, foundation=foundation, levels=levels, is_draft=is_draft, now=now
+        ),
         given_eur=impact.given_eur,
         contributed_eur=impact.attributed_eur,
+        max_grants=max_grants,
+        donor=DonorFacts(donor.kind.label, int(donor.n), donor.first_on, donor.last_on),
         funds=tuple(
             FundLine(
                 name=f.fund_name,
@@ -300,14 +290,6 @@ def build_donor_statement(
             )
             for f in impact.funds
         ),
-        grants=grants,
-        other_grants=others,
-        grants_capped=impact.grants_capped,
-        totals=impact.totals,
-        outputs_by_type=_outputs(impact.outputs_by_type),
-        trials=_trials(impact.trials),
-        method=impact.method,
-        fiction_notice=FICTION_NOTICE,
     )
 
 
@@ -340,19 +322,14 @@ def build_fund_statement(
         ).where(Fund.id == fund_id)
     ).one()
     money = impact.fund
-    grants, others = _grant_lines(
-        impact.grants, money.allocated_eur, impact.totals.grants, max_grants
-    )
-    return ImpactStatement(
-        kind="fund",
-        subject_id=fund_id,
-        name=impact.subject.name,
-        foundation=foundation,
-        generated_at=now or datetime.now(UTC).replace(microsecond=0),
-        is_draft=is_draft,
-        is_fictional=has_fictional_data(session),
-        audience=audience_for(levels),
-        donor=None,
+    return _statement(
+        impact,
+        head=document_head(
+            session, foundation=foundation, levels=levels, is_draft=is_draft, now=now
+        ),
+        given_eur=money.donations_eur,
+        contributed_eur=money.allocated_eur,
+        max_grants=max_grants,
         fund=FundFacts(
             is_restricted=fund.is_restricted,
             purpose=fund.purpose,
@@ -362,17 +339,6 @@ def build_fund_statement(
             allocated_eur=money.allocated_eur,
             allocation_count=money.allocation_count,
         ),
-        given_eur=money.donations_eur,
-        contributed_eur=money.allocated_eur,
-        funds=(),
-        grants=grants,
-        other_grants=others,
-        grants_capped=impact.grants_capped,
-        totals=impact.totals,
-        outputs_by_type=_outputs(impact.outputs_by_type),
-        trials=_trials(impact.trials),
-        method=impact.method,
-        fiction_notice=FICTION_NOTICE,
     )
 
 
@@ -447,12 +413,8 @@ def statement_figures(statement: ImpactStatement) -> tuple[FigureTable, ...]:
         FigureTable(
             "trials.csv",
             "Clinical trials downstream of those grants",
-            ("trial", "title", "phase", "status", "registry_ids", "first_patient", "steps"),
-            tuple(
-                (tr.name, tr.title, tr.phase, tr.status, "; ".join(tr.registry_ids))
-                + (tr.first_patient, tr.depth)
-                for tr in statement.trials
-            ),
+            TrialRow.COLUMNS,
+            tuple(tr.figures() for tr in statement.trials),
         ),
     ]
     if statement.kind == "donor":

@@ -9,6 +9,7 @@ PNG in ``test-artifacts/reports/`` for people to look at.
 from __future__ import annotations
 
 import io
+import re
 import time
 from datetime import date
 from decimal import Decimal
@@ -650,6 +651,34 @@ def test_web_previews_and_pdfs(demo: so.Session, client: FlaskClient, logged_in:
         (f"/donors/{donor_id}", f'href="/reports/donor/{donor_id}.pdf"'),
     ):
         assert link in client.get(url).get_data(as_text=True), url
+
+
+def test_each_document_links_back_to_its_record_and_audits_its_own_name(
+    demo: so.Session, client: FlaskClient, logged_in: Any
+) -> None:
+    """The shared preview and download views take each kind's links and audit summary."""
+    grant_id = find_grant_id(demo, STEMS_GRANT, TRUSTEE_LEVELS)
+    fund_id, fund_name = demo.execute(sa.select(Fund.id, Fund.name).order_by(Fund.id)).first()  # type: ignore[misc]
+    donor_id = demo.scalar(sa.select(Donor.id).order_by(Donor.id).limit(1))
+    statement = build_fund_statement(demo, fund_id, foundation="F")
+    assert (statement.kind, statement.subject_id) == ("fund", fund_id)
+    statement = build_donor_statement(demo, donor_id, foundation="F")
+    assert (statement.kind, statement.subject_id) == ("donor", donor_id)
+
+    logged_in(Role.STAFF)
+    for record_url, report_url in (
+        (f"/grants/{grant_id}", f"/reports/grant/{grant_id}"),
+        (f"/donors/{donor_id}", f"/reports/donor/{donor_id}"),
+        (f"/funds/{fund_id}", f"/reports/fund/{fund_id}"),
+    ):
+        html = client.get(f"{report_url}/preview").get_data(as_text=True)
+        bar = html[html.index('<nav class="preview-bar"') : html.index("</nav>")]
+        assert re.findall(r'href="([^"]+)"', bar) == [record_url, "/reports", f"{report_url}.pdf"]
+    assert client.get(f"/reports/fund/{fund_id}.pdf").status_code == 200
+    downloads = demo.scalars(
+        sa.select(AuditEvent.summary).where(AuditEvent.action == AuditAction.DOWNLOAD)
+    ).all()
+    assert downloads == [f"Draft impact statement of fund {fund_name} (PDF)"]
 
 
 def test_cli_writes_dossiers_and_statements(app: Flask, demo: so.Session, tmp_path: Path) -> None:
