@@ -43,8 +43,8 @@ from app.models import (
     AuditAction,
     AuditEvent,
     IssuedReport,
+    Job,
     JobStatus,
-    ReportJob,
     Role,
     User,
     utcnow,
@@ -84,9 +84,9 @@ def pdf_text(pdf: bytes) -> str:
     )
 
 
-def job_row(session: so.Session, job_id: int) -> ReportJob:
+def job_row(session: so.Session, job_id: int) -> Job:
     session.expire_all()
-    job = session.get(ReportJob, job_id)
+    job = session.get(Job, job_id)
     assert job is not None
     return job
 
@@ -192,7 +192,7 @@ def test_the_job_writes_its_stages_to_its_row(
     def spy(session: so.Session, job_id: int, stage: str, percent: int) -> None:
         written.append((stage, percent))
         original(session, job_id, stage, percent)
-        assert session.get(ReportJob, job_id).stage == stage  # type: ignore[union-attr]
+        assert session.get(Job, job_id).stage == stage  # type: ignore[union-attr]
 
     monkeypatch.setattr(services, "set_progress", spy)
     logged_in(Role.STAFF)
@@ -355,7 +355,7 @@ def test_issuing_is_refused_when_the_requester_may_no_longer_issue(
     grants.get(User, staff.id).role = Role.TRUSTEE  # type: ignore[union-attr]
     grants.commit()
     with app.app_context():
-        tasks.run_report_job(job.id)
+        tasks.run_job(job.id)
     row = job_row(grants, job.id)
     assert row.status == JobStatus.FAILED and "may no longer issue" in (row.error or "")
     assert grants.scalar(sa.select(sa.func.count(IssuedReport.id))) == 0
@@ -368,7 +368,7 @@ def test_interrupted_and_stalled_jobs_end_as_failed(
     job = make_job(session, staff)
     with app.app_context():
         tasks.job_interrupted(job.id)
-        tasks.run_report_job(job.id)  # not queued any more: skipped
+        tasks.run_job(job.id)  # not queued any more: skipped
     row = job_row(session, job.id)
     assert (row.status, row.error) == (JobStatus.FAILED, services.INTERRUPTED)
 
@@ -405,7 +405,7 @@ def test_asking_twice_joins_the_job_under_way(
     assert 'role="progressbar" aria-labelledby="progress-label"' in page
     assert 'aria-valuenow="0"' in page
     grants.expire_all()
-    assert grants.scalar(sa.select(sa.func.count(ReportJob.id))) == 1
+    assert grants.scalar(sa.select(sa.func.count(Job.id))) == 1
     assert grants.scalar(sa.select(sa.func.count(IssuedReport.id))) == 0
 
     # A draft of the same year is another job; a finished job no longer blocks a new one.
@@ -418,8 +418,8 @@ def test_the_database_allows_one_active_job_per_report(session: so.Session, make
     staff = make_user(Role.STAFF)
     now = utcnow()
 
-    def row(status: JobStatus) -> ReportJob:
-        return ReportJob(
+    def row(status: JobStatus) -> Job:
+        return Job(
             kind=services.ISSUE_ANNUAL,
             parameters={"start_year": LAST, "end_year": LAST},
             parameters_key=f"annual:{LAST}",
@@ -444,10 +444,10 @@ def test_old_drafts_are_dropped_but_their_job_stays(
     staff = make_user(Role.STAFF)
     old = utcnow() - timedelta(days=services.RESULT_DAYS + 1)
     job = make_job(session, staff, status=JobStatus.DONE, finished_at=old, updated_at=old)
-    job.result_pdf, job.result_size, job.result_filename = b"%PDF-old", 8, "a.pdf"
+    job.result, job.result_size, job.result_filename = b"%PDF-old", 8, "a.pdf"
     session.commit()
     make_job(session, staff, services.ISSUE_ANNUAL)  # any new job purges
-    assert job_row(session, job.id).result_pdf is None
+    assert job_row(session, job.id).result is None
     logged_in(Role.STAFF)
     assert client.get(f"/reports/jobs/{job.id}/draft.pdf").status_code == 404
     page = client.get(f"/reports/jobs/{job.id}").get_data(as_text=True)
@@ -479,7 +479,7 @@ def test_only_staff_reach_jobs(
     expected = 403 if role else 302
     assert client.post(f"/reports/annual/{FIRST}-{LAST}/issue").status_code == expected
     session.expire_all()
-    assert session.scalar(sa.select(sa.func.count(ReportJob.id))) == 1
+    assert session.scalar(sa.select(sa.func.count(Job.id))) == 1
 
 
 def test_staff_see_their_own_jobs_listed_and_any_job_by_its_page(
@@ -505,7 +505,7 @@ def test_the_reports_page_does_not_grow_in_queries_with_jobs(
     me = logged_in(Role.STAFF)
     counts = []
     for year in (2019, 2020, 2021):
-        for kind in services.KINDS:
+        for kind in services.REPORT_KINDS:
             job, _ = services.request_job(
                 session,
                 kind,
@@ -580,7 +580,7 @@ def test_bad_ranges_are_refused(grants: so.Session, client: FlaskClient, logged_
         assert client.get(url).status_code == 404, url
     assert client.post(f"/reports/annual/{FIRST - 5}-{LAST}/issue").status_code == 404
     grants.expire_all()
-    assert grants.scalar(sa.select(sa.func.count(ReportJob.id))) == 0
+    assert grants.scalar(sa.select(sa.func.count(Job.id))) == 0
 
 
 # --------------------------------------------------------------------------- the CLI

@@ -1,13 +1,15 @@
-"""The list pages that can be downloaded whole: name -> columns and the page's own query.
+"""The list pages that can be downloaded whole: name -> columns and the page's own queries.
 
 Each export reads its rows with the "every row" variant of the list's query in the
-feature's queries.py, so filters, sort, visibility and anonymity are the page's own.
+feature's queries.py, and counts them with the page's own query (its pager's total),
+so filters, sort, visibility and anonymity are the page's own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -23,7 +25,7 @@ from app.models import AuditEvent, Confidentiality, ImportRun
 from app.organisations import queries as organisations
 from app.outputs import queries as outputs
 from app.programmes import queries as programmes
-from app.records.listing import ListParams
+from app.records.listing import ListParams, Page
 
 
 @dataclass(frozen=True)
@@ -43,21 +45,62 @@ class Column:
     staff_only: bool = False
 
 
+# A list's query as an export calls it: with the session, the page's parameters and the viewer.
+Query = Callable[[so.Session, ListParams, Viewer], Any]
+
+
+def by_levels(query: Callable[[so.Session, ListParams, Sequence[Confidentiality]], Any]) -> Query:
+    """A query that filters by the confidentiality levels the viewer may see."""
+    return lambda session, params, viewer: query(session, params, viewer.levels)
+
+
+def by_reveal(query: Callable[[so.Session, ListParams, bool], Any]) -> Query:
+    """A query that names anonymous donors only to staff."""
+    return lambda session, params, viewer: query(session, params, viewer.is_staff)
+
+
+def by_params(query: Callable[[so.Session, ListParams], Any]) -> Query:
+    """A query that depends on the page's parameters alone (staff-only lists)."""
+    return lambda session, params, viewer: query(session, params)
+
+
+def columns(*specs: tuple[str, str | Callable[[Any], Any]] | Column) -> tuple[Column, ...]:
+    """Columns from (heading, attribute name or function) pairs, or Columns as they are."""
+    return tuple(
+        spec
+        if isinstance(spec, Column)
+        else Column(spec[0], attrgetter(spec[1]) if isinstance(spec[1], str) else spec[1])
+        for spec in specs
+    )
+
+
 @dataclass(frozen=True)
 class ListExport:
     """A list page's download: its URL, who may have it and how its rows are read."""
 
     name: str  # the file name's stem and the endpoint: exports.<name with _>
-    title: str  # "grants": the audit trail says "the grants list"
-    url: str  # the rule without its extension
-    access: str  # "reader" or "staff", as the page
     columns: tuple[Column, ...]
-    rows: Callable[[so.Session, ListParams, Viewer], Iterable[Any]]
+    rows: Query  # every matching row, in the page's order
+    # The page's own query (its total counts the rows); None for short lists (always direct).
+    page: Query | None = None
     # How the page reads its query string (none of it for a page without filters or sorts).
     filters: Sequence[str] = ()
     sorts: Sequence[str] = ()
     default_sort: str = ""
     newest_first: bool = False
+    access: str = "reader"  # "reader" or "staff", as the page
+    url: str = ""  # the rule without its extension (default /<name>/export)
+    page_url: str = ""  # the list page (default: the URL without /export)
+
+    def __post_init__(self) -> None:
+        url = self.url or f"/{self.name}/export"
+        object.__setattr__(self, "url", url)
+        object.__setattr__(self, "page_url", self.page_url or url.removesuffix("/export"))
+
+    @property
+    def title(self) -> str:
+        """The list as sentences name it: the audit trail says "the research areas list"."""
+        return self.name.replace("-", " ")
 
     @property
     def endpoint(self) -> str:
@@ -76,9 +119,23 @@ class ListExport:
         """The columns this viewer may have."""
         return tuple(c for c in self.columns if viewer.is_staff or not c.staff_only)
 
+    def count(self, session: so.Session, params: ListParams, viewer: Viewer) -> int | None:
+        """How many rows the export would hold, as the page's pager counts them (None for
+        short lists, which are not counted)."""
+        if self.page is None:
+            return None
+        first: Page[Any] = self.page(
+            session, dataclasses.replace(params, page=1, per_page=1), viewer
+        )
+        return first.total
+
 
 def _changes(event: AuditEvent) -> str | None:
     return json.dumps(event.changes, ensure_ascii=False, default=str) if event.changes else None
+
+
+def _import_kind(run: ImportRun) -> str:
+    return KINDS[run.kind].label if run.kind in KINDS else run.kind
 
 
 def _import_errors(run: ImportRun) -> int:
@@ -87,227 +144,200 @@ def _import_errors(run: ImportRun) -> int:
 
 EXPORTS: tuple[ListExport, ...] = (
     ListExport(
-        name="grants",
-        title="grants",
-        url="/grants/export",
-        access="reader",
-        columns=(
-            Column("ID", attrgetter("id")),
-            Column("Reference", attrgetter("reference")),
-            Column("Title", attrgetter("title")),
-            Column("Programme", attrgetter("programme")),
-            Column("Institution", attrgetter("institution")),
-            Column("Award date", attrgetter("award_date")),
-            Column("Amount", attrgetter("amount_awarded")),
-            Column("Currency", attrgetter("currency")),
-            Column("Amount (EUR)", attrgetter("amount_eur")),
-            Column("Status", attrgetter("status")),
-            Column("Confidentiality", attrgetter("confidentiality")),
+        "grants",
+        columns(
+            ("ID", "id"),
+            ("Reference", "reference"),
+            ("Title", "title"),
+            ("Programme", "programme"),
+            ("Institution", "institution"),
+            ("Award date", "award_date"),
+            ("Amount", "amount_awarded"),
+            ("Currency", "currency"),
+            ("Amount (EUR)", "amount_eur"),
+            ("Status", "status"),
+            ("Confidentiality", "confidentiality"),
         ),
-        rows=lambda session, params, viewer: grants.grant_rows(session, params, viewer.levels),
+        rows=by_levels(grants.grant_rows),
+        page=by_levels(grants.grant_list),
         filters=grants.FILTERS,
         sorts=tuple(grants.SORTS),
         default_sort=grants.DEFAULT_SORT,
         newest_first=True,
     ),
     ListExport(
-        name="outputs",
-        title="outputs",
-        url="/outputs/export",
-        access="reader",
-        columns=(
-            Column("ID", attrgetter("id")),
-            Column("Type", attrgetter("type")),
-            Column("Title", attrgetter("title")),
-            Column("Date", attrgetter("date_label")),
-            Column("DOI", attrgetter("doi")),
-            Column("Journal", attrgetter("journal")),
-            Column("Trial phase", attrgetter("phase")),
-            Column("Registry ids", attrgetter("registry_ids")),
-            Column("Grants", attrgetter("grants")),
-            Column("Confidentiality", attrgetter("confidentiality")),
+        "outputs",
+        columns(
+            ("ID", "id"),
+            ("Type", "type"),
+            ("Title", "title"),
+            ("Date", "date_label"),
+            ("DOI", "doi"),
+            ("Journal", "journal"),
+            ("Trial phase", "phase"),
+            ("Registry ids", "registry_ids"),
+            ("Grants", "grants"),
+            ("Confidentiality", "confidentiality"),
         ),
-        rows=lambda session, params, viewer: outputs.output_rows(session, params, viewer.levels),
+        rows=by_levels(outputs.output_rows),
+        page=by_levels(outputs.output_list),
         filters=outputs.FILTERS,
         sorts=tuple(outputs.SORTS),
         default_sort=outputs.DEFAULT_SORT,
         newest_first=True,
     ),
     ListExport(
-        name="organisations",
-        title="organisations",
-        url="/organisations/export",
-        access="reader",
-        columns=(
-            Column("ID", attrgetter("id")),
-            Column("Name", attrgetter("name")),
-            Column("Kind", attrgetter("kind")),
-            Column("Country", attrgetter("country")),
-            Column("City", attrgetter("city")),
-            Column("Grants hosted", attrgetter("grants")),
-            Column("Total (EUR)", attrgetter("total_eur")),
+        "organisations",
+        columns(
+            ("ID", "id"),
+            ("Name", "name"),
+            ("Kind", "kind"),
+            ("Country", "country"),
+            ("City", "city"),
+            ("Grants hosted", "grants"),
+            ("Total (EUR)", "total_eur"),
         ),
-        rows=lambda session, params, viewer: organisations.organisation_rows(
-            session, params, viewer.levels
-        ),
+        rows=by_levels(organisations.organisation_rows),
+        page=by_levels(organisations.organisation_list),
         filters=organisations.ORGANISATION_FILTERS,
         sorts=organisations.ORGANISATION_SORTS,
         default_sort=organisations.ORGANISATION_DEFAULT_SORT,
     ),
     ListExport(
-        name="people",
-        title="people",
-        url="/people/export",
-        access="reader",
-        columns=(
-            Column("ID", attrgetter("id")),
-            Column("Family name", attrgetter("family_name")),
-            Column("Given names", attrgetter("given_names")),
-            Column("ORCID", attrgetter("orcid")),
-            Column("Organisation", attrgetter("organisation")),
-            Column("Grants led", attrgetter("grants_led")),
+        "people",
+        columns(
+            ("ID", "id"),
+            ("Family name", "family_name"),
+            ("Given names", "given_names"),
+            ("ORCID", "orcid"),
+            ("Organisation", "organisation"),
+            ("Grants led", "grants_led"),
         ),
-        rows=lambda session, params, viewer: organisations.people_rows(
-            session, params, viewer.levels
-        ),
+        rows=by_levels(organisations.people_rows),
+        page=by_levels(organisations.people_list),
         filters=organisations.PEOPLE_FILTERS,
         sorts=organisations.PEOPLE_SORTS,
         default_sort=organisations.PEOPLE_DEFAULT_SORT,
     ),
     ListExport(
-        name="programmes",
-        title="programmes",
-        url="/programmes/export",
-        access="reader",
-        columns=(
-            Column("ID", attrgetter("id")),
-            Column("Name", attrgetter("name")),
-            Column("Kind", attrgetter("kind")),
-            Column("Year", attrgetter("year")),
-            Column("Grants", attrgetter("grants")),
-            Column("Total (EUR)", attrgetter("total_eur")),
+        "programmes",
+        columns(
+            ("ID", "id"),
+            ("Name", "name"),
+            ("Kind", "kind"),
+            ("Year", "year"),
+            ("Grants", "grants"),
+            ("Total (EUR)", "total_eur"),
         ),
-        rows=lambda session, params, viewer: programmes.programme_rows(
-            session, params, viewer.levels
-        ),
+        rows=by_levels(programmes.programme_rows),
+        page=by_levels(programmes.programme_list),
         filters=programmes.FILTERS,
         sorts=programmes.SORTS,
         default_sort=programmes.DEFAULT_SORT,
     ),
     ListExport(
-        name="research-areas",
-        title="research areas",
-        url="/areas/export",
-        access="reader",
-        columns=(
-            Column("ID", attrgetter("id")),
-            Column("Name", attrgetter("name")),
-            Column("Description", attrgetter("description")),
-            Column("Grants", attrgetter("grants")),
+        "research-areas",
+        columns(
+            ("ID", "id"), ("Name", "name"), ("Description", "description"), ("Grants", "grants")
         ),
         rows=lambda session, params, viewer: programmes.area_list(session, viewer.levels),
+        url="/areas/export",
     ),
     ListExport(
-        name="funds",
-        title="funds",
-        url="/funds/export",
-        access="reader",
-        columns=(
-            Column("ID", attrgetter("id")),
-            Column("Name", attrgetter("name")),
-            Column("Restricted", attrgetter("is_restricted")),
-            Column("Received (EUR)", attrgetter("received_eur")),
-            Column("Allocated (EUR)", attrgetter("allocated_eur")),
-            Column("Balance (EUR)", attrgetter("balance_eur")),
+        "funds",
+        columns(
+            ("ID", "id"),
+            ("Name", "name"),
+            ("Restricted", "is_restricted"),
+            ("Received (EUR)", "received_eur"),
+            ("Allocated (EUR)", "allocated_eur"),
+            ("Balance (EUR)", "balance_eur"),
         ),
-        rows=lambda session, params, viewer: funds.fund_rows(session, params, viewer.levels),
+        rows=by_levels(funds.fund_rows),
+        page=by_levels(funds.fund_list),
         filters=funds.FUND_FILTERS,
         sorts=funds.FUND_SORTS,
         default_sort="name",
     ),
     ListExport(
-        name="donors",
-        title="donors",
-        url="/donors/export",
-        access="reader",
-        columns=(
-            Column("ID", attrgetter("id")),
+        "donors",
+        columns(
+            ("ID", "id"),
             # The name as the page shows it: "Anonymous donor" unless the viewer is staff.
-            Column("Name", attrgetter("name")),
-            Column("Kind", attrgetter("kind")),
+            ("Name", "name"),
+            ("Kind", "kind"),
             Column("Anonymous", attrgetter("anonymous_badge"), staff_only=True),
-            Column("Fictional", attrgetter("is_fictional")),
-            Column("Donations", attrgetter("donation_count")),
-            Column("Total (EUR)", attrgetter("total_eur")),
-            Column("Last donation", attrgetter("last_donation")),
+            ("Fictional", "is_fictional"),
+            ("Donations", "donation_count"),
+            ("Total (EUR)", "total_eur"),
+            ("Last donation", "last_donation"),
         ),
-        rows=lambda session, params, viewer: funds.donor_rows(session, params, viewer.is_staff),
+        rows=by_reveal(funds.donor_rows),
+        page=by_reveal(funds.donor_list),
         filters=funds.DONOR_FILTERS,
         sorts=funds.DONOR_SORTS,
         default_sort="name",
     ),
     ListExport(
-        name="donations",
-        title="donations",
-        url="/donations/export",
-        access="reader",
-        columns=(
-            Column("ID", attrgetter("id")),
-            Column("Received on", attrgetter("received_on")),
-            Column("Donor", attrgetter("donor_name")),
-            Column("Donor kind", attrgetter("donor_kind")),
+        "donations",
+        columns(
+            ("ID", "id"),
+            ("Received on", "received_on"),
+            ("Donor", "donor_name"),
+            ("Donor kind", "donor_kind"),
             Column("Anonymous", attrgetter("donor_anonymous"), staff_only=True),
-            Column("Fund", attrgetter("fund_name")),
-            Column("Amount", attrgetter("amount")),
-            Column("Currency", attrgetter("currency")),
-            Column("Amount (EUR)", attrgetter("amount_eur")),
-            Column("Reference", attrgetter("reference")),
+            ("Fund", "fund_name"),
+            ("Amount", "amount"),
+            ("Currency", "currency"),
+            ("Amount (EUR)", "amount_eur"),
+            ("Reference", "reference"),
         ),
-        rows=lambda session, params, viewer: funds.donation_rows(session, params, viewer.is_staff),
+        rows=by_reveal(funds.donation_rows),
+        page=by_reveal(funds.donation_list),
         filters=funds.DONATION_FILTERS,
         sorts=tuple(funds.DONATION_SORTS),
         default_sort=funds.DEFAULT_DONATION_SORT,
         newest_first=True,
     ),
     ListExport(
-        name="audit-log",
-        title="audit log",
-        url="/audit/export",
-        access="staff",
-        columns=(
-            Column("ID", attrgetter("id")),
-            Column("When (UTC)", attrgetter("occurred_at")),
-            Column("Who", attrgetter("actor")),
-            Column("Action", attrgetter("action")),
-            Column("Record type", attrgetter("entity_type")),
-            Column("Record ID", attrgetter("entity_id")),
-            Column("Version", attrgetter("entity_version")),
-            Column("Summary", attrgetter("summary")),
-            Column("Changes", _changes),
-            Column("Address", attrgetter("remote_addr")),
+        "audit-log",
+        columns(
+            ("ID", "id"),
+            ("When (UTC)", "occurred_at"),
+            ("Who", "actor"),
+            ("Action", "action"),
+            ("Record type", "entity_type"),
+            ("Record ID", "entity_id"),
+            ("Version", "entity_version"),
+            ("Summary", "summary"),
+            ("Changes", _changes),
+            ("Address", "remote_addr"),
         ),
-        rows=lambda session, params, viewer: audit.audit_events(session, params),
+        rows=by_params(audit.audit_events),
+        page=by_params(audit.audit_log),
         filters=audit.LOG_FILTERS,
         sorts=("occurred_at",),
         default_sort="occurred_at",
+        access="staff",
+        url="/audit/export",
     ),
     ListExport(
-        name="import-runs",
-        title="import runs",
-        url="/imports/runs/export",
-        access="staff",
-        columns=(
-            Column("Run", attrgetter("id")),
-            Column("Started (UTC)", attrgetter("started_at")),
-            Column("Finished (UTC)", attrgetter("finished_at")),
-            Column("What", lambda run: KINDS[run.kind].label if run.kind in KINDS else run.kind),
-            Column("File", attrgetter("filename")),
-            Column("By", attrgetter("actor")),
-            Column("Result", attrgetter("status")),
-            Column("Rows", counts_text),
-            Column("Errors", _import_errors),
+        "import-runs",
+        columns(
+            ("Run", "id"),
+            ("Started (UTC)", "started_at"),
+            ("Finished (UTC)", "finished_at"),
+            ("What", _import_kind),
+            ("File", "filename"),
+            ("By", "actor"),
+            ("Result", "status"),
+            ("Rows", counts_text),
+            ("Errors", _import_errors),
         ),
         rows=lambda session, params, viewer: imports.all_runs(session),
+        access="staff",
+        url="/imports/runs/export",
+        page_url="/imports",
     ),
 )
 

@@ -1,4 +1,4 @@
-"""`grantpath jobs worker`: the background worker that runs report jobs (Huey's consumer)."""
+"""`grantpath jobs worker`: the background worker that runs jobs (Huey's consumer)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _watch_parent(parent_pid: int) -> None:
 
 @click.group("jobs")
 def jobs_cli() -> None:
-    """Background jobs: long report renders run by a worker."""
+    """Background jobs: long report renders and list exports run by a worker."""
 
 
 @jobs_cli.command("worker")
@@ -46,7 +46,7 @@ def jobs_cli() -> None:
 @click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
 @with_appcontext
 def worker(workers: int, parent_pid: int | None) -> None:
-    """Run report jobs until stopped (Ctrl-C lets the job at hand finish; twice stops now)."""
+    """Run jobs until stopped (Ctrl-C lets the job at hand finish; twice stops now)."""
     queue = get_queue()
     if queue.immediate:
         raise click.ClickException(

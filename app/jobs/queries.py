@@ -1,7 +1,8 @@
-"""Read queries of report jobs: plain rows for the pages (the PDF bytes only to download)."""
+"""Read queries of jobs: plain rows for the pages (the result's bytes only to download)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.models import IssuedReport, JobStatus, ReportJob, utcnow
+from app.models import IssuedReport, Job, JobStatus, utcnow
 
 from . import services
 
@@ -29,7 +30,7 @@ class IssuedLink:
 
 @dataclass(frozen=True)
 class JobRow:
-    """A report job as its page and the JSON poll show it."""
+    """A job as its page and the JSON poll show it."""
 
     id: int
     kind: str
@@ -41,6 +42,7 @@ class JobRow:
     stage: str
     error: str | None
     has_result: bool
+    result_type: str | None
     result_filename: str | None
     result_size: int | None
     issued: IssuedLink | None
@@ -59,6 +61,24 @@ class JobRow:
     @property
     def is_draft(self) -> bool:
         return self.kind == services.DRAFT_ANNUAL
+
+    @property
+    def is_report(self) -> bool:
+        return self.kind in services.REPORT_KINDS
+
+    @property
+    def is_export(self) -> bool:
+        return self.kind == services.LIST_EXPORT
+
+    @property
+    def makes_file(self) -> bool:
+        """A job whose result is a file to download (issuing stores an issued report)."""
+        return self.kind != services.ISSUE_ANNUAL
+
+    @property
+    def result_ready(self) -> bool:
+        """A result to download: made, and not yet past keeping."""
+        return self.has_result and not services.result_expired(self.finished_at, self.now)
 
     @property
     def slug(self) -> str:
@@ -93,36 +113,35 @@ class JobRow:
 
 
 _COLUMNS = (
-    ReportJob.id,
-    ReportJob.kind,
-    ReportJob.title,
-    ReportJob.parameters,
-    ReportJob.parameters_key,
-    ReportJob.status,
-    ReportJob.progress,
-    ReportJob.stage,
-    ReportJob.error,
-    ReportJob.result_pdf.is_not(None).label("has_result"),
-    ReportJob.result_filename,
-    ReportJob.result_size,
+    Job.id,
+    Job.kind,
+    Job.title,
+    Job.parameters,
+    Job.parameters_key,
+    Job.status,
+    Job.progress,
+    Job.stage,
+    Job.error,
+    Job.result.is_not(None).label("has_result"),
+    Job.result_type,
+    Job.result_filename,
+    Job.result_size,
     IssuedReport.id.label("issued_id"),
     IssuedReport.title.label("issued_title"),
     IssuedReport.version,
     IssuedReport.filename,
     IssuedReport.year,
-    ReportJob.requested_by_id,
-    ReportJob.requested_by,
-    ReportJob.created_at,
-    ReportJob.started_at,
-    ReportJob.finished_at,
-    ReportJob.updated_at,
+    Job.requested_by_id,
+    Job.requested_by,
+    Job.created_at,
+    Job.started_at,
+    Job.finished_at,
+    Job.updated_at,
 )
 
 
 def _select() -> sa.Select[Any]:
-    return sa.select(*_COLUMNS).outerjoin(
-        IssuedReport, IssuedReport.id == ReportJob.issued_report_id
-    )
+    return sa.select(*_COLUMNS).outerjoin(IssuedReport, IssuedReport.id == Job.issued_report_id)
 
 
 def _row(row: Any, now: datetime) -> JobRow:
@@ -142,6 +161,7 @@ def _row(row: Any, now: datetime) -> JobRow:
         stage=row.stage,
         error=row.error,
         has_result=bool(row.has_result),
+        result_type=row.result_type,
         result_filename=row.result_filename,
         result_size=row.result_size,
         issued=issued,
@@ -156,35 +176,43 @@ def _row(row: Any, now: datetime) -> JobRow:
 
 
 def job(session: so.Session, job_id: int) -> JobRow | None:
-    """One job with the report it issued, without the PDF bytes."""
-    row = session.execute(_select().where(ReportJob.id == job_id)).one_or_none()
+    """One job with the report it issued, without its result's bytes."""
+    row = session.execute(_select().where(Job.id == job_id)).one_or_none()
     return _row(row, utcnow()) if row is not None else None
 
 
-def recent_jobs(session: so.Session, user_id: int, limit: int = RECENT_JOBS) -> list[JobRow]:
-    """A person's latest jobs, newest first (one query, no PDF bytes)."""
+def recent_jobs(
+    session: so.Session,
+    user_id: int,
+    kinds: Sequence[str] = services.KINDS,
+    limit: int = RECENT_JOBS,
+) -> list[JobRow]:
+    """A person's latest jobs of some kinds, newest first (one query, no result bytes)."""
     now = utcnow()
     rows = session.execute(
         _select()
-        .where(ReportJob.requested_by_id == user_id)
-        .order_by(ReportJob.created_at.desc(), ReportJob.id.desc())
+        .where(Job.requested_by_id == user_id, Job.kind.in_(kinds))
+        .order_by(Job.created_at.desc(), Job.id.desc())
         .limit(limit)
     )
     return [_row(row, now) for row in rows]
 
 
-def job_result(session: so.Session, job_id: int) -> ReportJob | None:
-    """A job with its draft PDF's bytes, for download."""
-    return session.get(ReportJob, job_id, options=[so.undefer(ReportJob.result_pdf)])
+def job_result(session: so.Session, job_id: int) -> Job | None:
+    """A job with its result's bytes, for download (None once past keeping)."""
+    found = session.get(Job, job_id, options=[so.undefer(Job.result)])
+    if found is None or found.result is None:
+        return None
+    return None if services.result_expired(found.finished_at, utcnow()) else found
 
 
 def active_job(session: so.Session, kind: str, parameters_key: str) -> JobRow | None:
     """The queued or running job of a kind and parameters, if any."""
     row = session.execute(
         _select().where(
-            ReportJob.kind == kind,
-            ReportJob.parameters_key == parameters_key,
-            ReportJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+            Job.kind == kind,
+            Job.parameters_key == parameters_key,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
         )
     ).one_or_none()
     return _row(row, utcnow()) if row is not None else None

@@ -27,7 +27,7 @@ SQLITE_ENV = "GRANTPATH_JOBS_SQLITE"
 IMMEDIATE_ENV = "GRANTPATH_JOBS_IMMEDIATE"
 EXTENSION = "grantpath_jobs"
 QUEUE_NAME = "grantpath"
-TASK_NAME = "report_job"
+TASK_NAME = "job"
 POLL_MAX_S = 1.0
 
 
@@ -89,11 +89,11 @@ class JobQueue:
             huey = SqliteHuey(QUEUE_NAME, filename=str(path), results=False)
         app = self.app
 
-        def report_job(job_id: int) -> None:
-            from .tasks import run_report_job
+        def job(job_id: int) -> None:
+            from .tasks import run_job
 
             with app.app_context():
-                run_report_job(job_id)
+                run_job(job_id)
 
         def interrupted(signal: str, task: Any, *args: Any) -> None:
             from .tasks import job_interrupted
@@ -102,7 +102,7 @@ class JobQueue:
                 with app.app_context():
                     job_interrupted(int(task.args[0]))
 
-        self._task = huey.task(name=TASK_NAME)(report_job)
+        self._task = huey.task(name=TASK_NAME)(job)
         huey.signal(SIGNAL_INTERRUPTED)(interrupted)
         return huey
 

@@ -1,4 +1,4 @@
-"""Writes to report jobs: request one (at most one active per report), progress, results.
+"""Writes to jobs: request one (at most one active per subject), progress, results.
 
 Services set and flush; the caller commits. The worker calls the progress
 functions in short transactions of their own (see app.jobs.tasks).
@@ -13,30 +13,39 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
-from app.models import IssuedReport, JobStatus, ReportJob, User, utcnow
+from app.models import IssuedReport, Job, JobStatus, Role, User, utcnow
 from app.reports import issuing
+from app.visibility import visible_levels
 
 from . import render
 
 DRAFT_ANNUAL = "annual_draft"
 ISSUE_ANNUAL = "annual_issue"
-KINDS = (DRAFT_ANNUAL, ISSUE_ANNUAL)
+LIST_EXPORT = "list_export"
+# Report jobs are the foundation's: any staff member follows them, and a colleague asking
+# for the same report joins the job under way. Other jobs are their requester's.
+REPORT_KINDS = (DRAFT_ANNUAL, ISSUE_ANNUAL)
+KINDS = (*REPORT_KINDS, LIST_EXPORT)
 
-# A running job reports progress at least every few seconds (each page laid out);
-# this long without any means its worker died. Queued this long: no worker is running.
+# A running job reports progress at least every few seconds (each page laid out, rows
+# written); this long without any means its worker died. Queued this long: no worker.
 STALE_RUNNING = timedelta(minutes=10)
 STALE_QUEUED = timedelta(hours=1)
-# Draft PDFs are kept this long for their download, then dropped (the job row stays).
+# Results (draft PDFs, exported files) are kept this long for their download, then
+# dropped (the job row stays).
 RESULT_DAYS = 7
 
+# A job's stage once a worker took it, until its work reports its first stage.
+STARTING = "Starting"
+
 UNEXPECTED = (
-    "The report could not be made because of an unexpected error. It has been logged "
+    "It could not be made because of an unexpected error. It has been logged "
     "(job {id}); please try again, and tell an administrator if it happens again."
 )
-INTERRUPTED = "The worker stopped before the report was finished. Please ask for it again."
+INTERRUPTED = "The worker stopped before the job was finished. Please ask for it again."
 STALE = "This job made no progress for a long time: its worker probably stopped."
 QUEUE_DOWN = (
-    "The job queue could not be reached, so the report was not started. Please try again "
+    "The job queue could not be reached, so the job was not started. Please try again "
     "in a moment, and tell an administrator if it happens again."
 )
 
@@ -46,8 +55,44 @@ class JobRefused(Exception):
 
 
 def job_key(kind: str, parameters: dict[str, Any]) -> str:
-    """What a job is about, as issued reports name it: 'annual:2015-2024'."""
+    """What a report job is about, as issued reports name it: 'annual:2015-2024'."""
     return issuing.parameters_key(issuing.ANNUAL, parameters)
+
+
+def may_follow(user: Any, kind: str, requested_by_id: int | None) -> bool:
+    """Whether a user may see a job's page and take its result."""
+    if kind in REPORT_KINDS:
+        return bool(user.is_staff)
+    return user.id == requested_by_id or user.role == Role.ADMIN
+
+
+def made_for(user: Any) -> dict[str, Any]:
+    """What a job's result may reveal, as its parameters record it: what the user may see."""
+    return {
+        "levels": [level.value for level in visible_levels(user)],
+        "staff": bool(user.is_staff),
+    }
+
+
+def may_take(user: Any, parameters: dict[str, Any]) -> bool:
+    """Whether a user may still have a result made for what its parameters record
+    (false once the user's access narrowed: a file made for staff, the user now a trustee)."""
+    if "levels" not in parameters:
+        return True  # made for anyone who may follow the job
+    levels = {level.value for level in visible_levels(user)}
+    return set(parameters["levels"]) <= levels and (user.is_staff or not parameters["staff"])
+
+
+def download_summary(kind: str, parameters: dict[str, Any], key: str) -> str:
+    """How the audit trail names the download of a job's result."""
+    if kind == DRAFT_ANNUAL:
+        return f"Draft annual report {key.partition(':')[2]} (PDF)"
+    return str(parameters["summary"])
+
+
+def result_expired(finished_at: datetime | None, now: datetime) -> bool:
+    """Whether a finished job's result is past keeping (even before it is purged)."""
+    return finished_at is not None and now - finished_at > timedelta(days=RESULT_DAYS)
 
 
 def is_stale(status: JobStatus, created_at: datetime, updated_at: datetime, now: datetime) -> bool:
@@ -59,27 +104,34 @@ def is_stale(status: JobStatus, created_at: datetime, updated_at: datetime, now:
     return False
 
 
-def _active(session: so.Session, kind: str, key: str) -> ReportJob | None:
+def _active(session: so.Session, kind: str, key: str) -> Job | None:
     return session.scalar(
-        sa.select(ReportJob).where(
-            ReportJob.kind == kind,
-            ReportJob.parameters_key == key,
-            ReportJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+        sa.select(Job).where(
+            Job.kind == kind,
+            Job.parameters_key == key,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
         )
     )
 
 
 def request_job(
-    session: so.Session, kind: str, parameters: dict[str, Any], *, title: str, user: User
-) -> tuple[ReportJob, bool]:
-    """The queued or running job of this kind and parameters, else a new one (True when new).
+    session: so.Session,
+    kind: str,
+    parameters: dict[str, Any],
+    *,
+    title: str,
+    user: User,
+    key: str | None = None,
+) -> tuple[Job, bool]:
+    """The queued or running job of this kind and key, else a new one (True when new).
 
-    A partial unique index allows one active job per report: a second click (or a
-    colleague's) gets the job already under way instead of a second render or issue.
+    A partial unique index allows one active job per kind and key (by default the
+    report's): a second click (or a colleague's) gets the job already under way
+    instead of a second render or issue.
     """
     if kind not in KINDS:
         raise ValueError(f"Unknown job kind {kind!r}")
-    key = job_key(kind, parameters)
+    key = key or job_key(kind, parameters)
     now = utcnow()
     active = _active(session, kind, key)
     if active is not None and is_stale(active.status, active.created_at, active.updated_at, now):
@@ -89,7 +141,7 @@ def request_job(
     if active is not None:
         return active, False
     purge_results(session, now)
-    job = ReportJob(
+    job = Job(
         kind=kind,
         parameters=parameters,
         parameters_key=key,
@@ -115,14 +167,14 @@ def request_job(
 
 
 def purge_results(session: so.Session, now: datetime) -> None:
-    """Drop the PDFs of drafts finished more than RESULT_DAYS ago (their rows stay)."""
+    """Drop the results of jobs finished more than RESULT_DAYS ago (their rows stay)."""
     session.execute(
-        sa.update(ReportJob)
+        sa.update(Job)
         .where(
-            ReportJob.result_pdf.is_not(None),
-            ReportJob.finished_at < now - timedelta(days=RESULT_DAYS),
+            Job.result.is_not(None),
+            Job.finished_at < now - timedelta(days=RESULT_DAYS),
         )
-        .values(result_pdf=None)
+        .values(result=None)
         .execution_options(synchronize_session=False)
     )
 
@@ -131,11 +183,11 @@ def mark_running(session: so.Session, job_id: int) -> bool:
     """Take a queued job (False when it is not queued any more: done, failed or taken)."""
     now = utcnow()
     taken = session.execute(
-        sa.update(ReportJob)
-        .where(ReportJob.id == job_id, ReportJob.status == JobStatus.QUEUED)
+        sa.update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
         .values(
             status=JobStatus.RUNNING,
-            stage=render.COLLECT,
+            stage=STARTING,
             progress=0,
             started_at=now,
             updated_at=now,
@@ -148,14 +200,14 @@ def mark_running(session: so.Session, job_id: int) -> bool:
 def set_progress(session: so.Session, job_id: int, stage: str, percent: int) -> None:
     """Record how far a running job is."""
     session.execute(
-        sa.update(ReportJob)
-        .where(ReportJob.id == job_id, ReportJob.status == JobStatus.RUNNING)
+        sa.update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
         .values(stage=stage[:200], progress=max(0, min(percent, 100)), updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 
 
-def _finish(job: ReportJob, status: JobStatus, now: datetime, *, error: str | None = None) -> None:
+def _finish(job: Job, status: JobStatus, now: datetime, *, error: str | None = None) -> None:
     job.status = status
     job.finished_at = now
     job.updated_at = now
@@ -167,16 +219,19 @@ def _finish(job: ReportJob, status: JobStatus, now: datetime, *, error: str | No
         job.stage = "Failed"
 
 
-def store_draft(session: so.Session, job: ReportJob, pdf: bytes, filename: str) -> None:
-    """Keep a draft's PDF for download and mark its job done."""
-    job.result_pdf = pdf
-    job.result_size = len(pdf)
+def store_result(
+    session: so.Session, job: Job, content: bytes, filename: str, content_type: str
+) -> None:
+    """Keep the file a job made for download and mark the job done."""
+    job.result = content
+    job.result_type = content_type
+    job.result_size = len(content)
     job.result_filename = filename
     _finish(job, JobStatus.DONE, utcnow())
     session.flush()
 
 
-def mark_issued(session: so.Session, job: ReportJob, issued: IssuedReport) -> None:
+def mark_issued(session: so.Session, job: Job, issued: IssuedReport) -> None:
     """Link an issuing job to the report it issued and mark it done."""
     job.issued_report_id = issued.id
     _finish(job, JobStatus.DONE, utcnow())
@@ -185,7 +240,7 @@ def mark_issued(session: so.Session, job: ReportJob, issued: IssuedReport) -> No
 
 def mark_failed(session: so.Session, job_id: int, message: str) -> None:
     """Mark a job failed with a message for the person who asked (no-op once finished)."""
-    job = session.get(ReportJob, job_id)
+    job = session.get(Job, job_id)
     if job is not None and job.is_active:
         _finish(job, JobStatus.FAILED, utcnow(), error=message)
         session.flush()

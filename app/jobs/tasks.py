@@ -1,8 +1,9 @@
-"""What the worker runs: a report job's render, its progress and its result, in the job's row.
+"""What the worker runs: a job (a report render, a list export), its progress and its result,
+in the job's row.
 
 Progress goes to the database in short transactions of its own, so the page
-polling the job sees it while the render goes on; the read queries end their
-transaction before the layout starts, and the result is stored in a last one.
+polling the job sees it while the work goes on; the read queries end their
+transaction before a long layout starts, and the result is stored in a last one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 from flask import current_app
@@ -18,7 +20,7 @@ from sqlalchemy import orm as so
 
 from app.db import writing
 from app.extensions import db
-from app.models import ReportJob, User
+from app.models import Job, User
 from app.reports import issuing
 from reports.annual import TRUSTEE_LEVELS, default_foundation_name
 from reports.annual_data import Period
@@ -50,6 +52,20 @@ def short_transaction(action: Callable[[so.Session], T]) -> T:
         return result
 
 
+@dataclass(frozen=True)
+class JobResult:
+    """A file a job made, to keep for its download."""
+
+    content: bytes
+    filename: str
+    content_type: str
+
+
+# A job's work: called with the job and its progress callable; returns the file to keep
+# (None when the work stored its result itself, as issuing does).
+Runner = Callable[[Job, render.Progress], JobResult | None]
+
+
 class ProgressWriter:
     """The progress callable of a job: writes its stage and percent to the job's row."""
 
@@ -67,7 +83,7 @@ class ProgressWriter:
         short_transaction(lambda s: services.set_progress(s, self.job_id, stage, percent))
 
 
-def _period(job: ReportJob) -> Period:
+def _period(job: Job) -> Period:
     return Period(int(job.parameters["start_year"]), int(job.parameters["end_year"]))
 
 
@@ -80,8 +96,8 @@ def _end_reading() -> None:
     db.session.commit()
 
 
-def draft_annual(job: ReportJob, progress: render.Progress) -> None:
-    """Render the draft annual report of the job's period and keep its PDF with the job."""
+def draft_annual(job: Job, progress: render.Progress) -> JobResult:
+    """Render the draft annual report of the job's period (kept with the job)."""
     period = _period(job)
     _, pdf = render.annual_report_pdf(
         db.session,
@@ -90,16 +106,11 @@ def draft_annual(job: ReportJob, progress: render.Progress) -> None:
         progress=progress,
         on_collected=_end_reading,
     )
-    progress(render.STORE, render.START[render.STORE])
     slug = job.parameters_key.partition(":")[2]  # '2023' or '2015-2024'
-    with _writing():
-        fresh = db.session.get(ReportJob, job.id)
-        assert fresh is not None
-        services.store_draft(db.session, fresh, pdf, f"annual-report-{slug}-draft.pdf")
-        db.session.commit()
+    return JobResult(pdf, f"annual-report-{slug}-draft.pdf", "application/pdf")
 
 
-def issue_annual(job: ReportJob, progress: render.Progress) -> None:
+def issue_annual(job: Job, progress: render.Progress) -> None:
     """Render the annual report of the job's period without the draft mark and issue it."""
     period = _period(job)
     user = db.session.get(User, job.requested_by_id) if job.requested_by_id else None
@@ -132,37 +143,66 @@ def issue_annual(job: ReportJob, progress: render.Progress) -> None:
             data=report,
             archive_bytes=archive,
         )
-        fresh = db.session.get(ReportJob, job.id)
+        fresh = db.session.get(Job, job.id)
         assert fresh is not None
         services.mark_issued(db.session, fresh, issued)
         db.session.commit()
 
 
-RUNNERS: dict[str, Callable[[ReportJob, render.Progress], None]] = {
+def list_export(job: Job, progress: render.Progress) -> JobResult:
+    """Write the list export the job asks for (see app.exports.jobs)."""
+    from app.exports.jobs import run_export  # the exports feature builds on this package
+
+    content, filename, content_type = run_export(db.session, job, progress)
+    return JobResult(content, filename, content_type)
+
+
+RUNNERS: dict[str, Runner] = {
     services.DRAFT_ANNUAL: draft_annual,
     services.ISSUE_ANNUAL: issue_annual,
+    services.LIST_EXPORT: list_export,
 }
 
 
-def run_report_job(job_id: int) -> None:
-    """Run a queued report job; any failure ends as a message on the job, never a traceback."""
+def _store(job_id: int, result: JobResult) -> None:
+    with _writing():
+        fresh = db.session.get(Job, job_id)
+        assert fresh is not None
+        services.store_result(
+            db.session, fresh, result.content, result.filename, result.content_type
+        )
+        db.session.commit()
+
+
+def _noun(kind: str) -> str:
+    return "Report job" if kind in services.REPORT_KINDS else "Job"
+
+
+def run_job(job_id: int) -> None:
+    """Run a queued job; any failure ends as a message on the job, never a traceback."""
     token = writing.set(False)  # reads take no write lock, whoever runs the job
+    noun = "Job"
     try:
         if not short_transaction(lambda s: services.mark_running(s, job_id)):
-            log.info("Report job %s is not queued any more; skipped", job_id)
+            log.info("Job %s is not queued any more; skipped", job_id)
             return
-        job = db.session.get(ReportJob, job_id)
+        job = db.session.get(Job, job_id)
         assert job is not None
-        RUNNERS[job.kind](job, ProgressWriter(job_id))
-        log.info("Report job %s (%s) done", job_id, job.kind)
+        kind, noun, progress = job.kind, _noun(job.kind), ProgressWriter(job_id)
+        result = RUNNERS[kind](job, progress)
+        if result is not None:
+            db.session.commit()  # the reading is over
+            progress(render.STORE, render.START[render.STORE])
+            _store(job_id, result)
+        log.info("%s %s (%s) done", noun, job_id, kind)
     except services.JobRefused as refused:
         db.session.rollback()
         reason = str(refused)
-        log.warning("Report job %s refused: %s", job_id, reason)
+        log.warning("%s %s refused: %s", noun, job_id, reason)
         short_transaction(lambda s: services.mark_failed(s, job_id, reason))
     except Exception:
         db.session.rollback()
-        log.exception("Report job %s failed", job_id)
+        log.exception("%s %s failed", noun, job_id)
         message = services.UNEXPECTED.format(id=job_id)
         short_transaction(lambda s: services.mark_failed(s, job_id, message))
     finally:
@@ -171,5 +211,5 @@ def run_report_job(job_id: int) -> None:
 
 def job_interrupted(job_id: int) -> None:
     """Mark a job failed that the worker was stopped in the middle of."""
-    log.warning("Report job %s interrupted by the worker's shutdown", job_id)
+    log.warning("Job %s interrupted by the worker's shutdown", job_id)
     short_transaction(lambda s: services.mark_failed(s, job_id, services.INTERRUPTED))

@@ -35,8 +35,8 @@ from .grants import (
     grant_areas,
 )
 from .highlights import Highlight as Highlight
+from .jobs import Job as Job
 from .jobs import JobStatus as JobStatus
-from .jobs import ReportJob as ReportJob
 from .money import ExchangeRate, PriceIndex
 from .organisations import Organisation, Person
 from .outputs import (

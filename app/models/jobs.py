@@ -1,4 +1,5 @@
-"""Report jobs: long renders run by the background worker, with their progress and result."""
+"""Background jobs: long work (report renders, large list exports) run by the worker, with
+their progress and result."""
 
 from __future__ import annotations
 
@@ -23,26 +24,27 @@ class JobStatus(LabelledEnum):
 ACTIVE = sa.text("status IN ('queued', 'running')")
 
 
-class ReportJob(Base):
-    """One report render in the background: what, by whom, how far, and its result."""
+class Job(Base):
+    """One piece of work in the background: what, by whom, how far, and its result."""
 
-    __tablename__ = "report_jobs"
+    __tablename__ = "jobs"
     __table_args__ = (
         sa.Index(
-            "uq_report_jobs_active",
+            "uq_jobs_active",
             "kind",
             "parameters_key",
             unique=True,
             sqlite_where=ACTIVE,
             postgresql_where=ACTIVE,
         ),
-        sa.Index("ix_report_jobs_requested_by_id_created_at", "requested_by_id", "created_at"),
+        sa.Index("ix_jobs_requested_by_id_created_at", "requested_by_id", "created_at"),
         sa.CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     kind: so.Mapped[str] = so.mapped_column(sa.String(40))
     parameters: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    # What the job is about, for "one active job each" (see app.jobs.services.request_job).
     parameters_key: so.Mapped[str] = so.mapped_column(sa.String(200))
     title: so.Mapped[str] = so.mapped_column(sa.String(300))
     status: so.Mapped[JobStatus] = so.mapped_column(
@@ -55,8 +57,10 @@ class ReportJob(Base):
     issued_report_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("issued_reports.id", ondelete="SET NULL")
     )
-    # A draft's PDF, kept for a while for its download (see app.jobs.services.RESULT_DAYS).
-    result_pdf: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
+    # The file a job made (a draft PDF, an export), kept for a while for its download (see
+    # app.jobs.services.RESULT_DAYS), with its media type and the name it is downloaded as.
+    result: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
+    result_type: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     result_filename: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     result_size: so.Mapped[int | None]
     requested_by_id: so.Mapped[int | None] = so.mapped_column(

@@ -15,7 +15,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -25,15 +24,12 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.audit.services import record
 from app.auth.access import reader_required, staff_required
-from app.db import write_transaction
+from app.exports.responses import audited_attachment
 from app.extensions import db
 from app.jobs import queries as job_queries
 from app.jobs import services as jobs
-from app.jobs.queue import get_queue
-from app.jobs.tasks import short_transaction
-from app.models import AuditAction
+from app.jobs import views as job_views
 from reports.annual import (
     AnnualReport,
     Period,
@@ -48,6 +44,7 @@ from . import issuing, queries
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 log = logging.getLogger(__name__)
+PDF = "application/pdf"
 
 
 def _foundation() -> str:
@@ -87,25 +84,19 @@ def _index_page(chosen: queries.PeriodChoice | None = None, error: str | None = 
         years=years,
         chosen=chosen or queries.default_choice(years),
         error=error,
-        jobs=job_queries.recent_jobs(db.session, current_user.id) if staff else [],
+        jobs=job_queries.recent_jobs(db.session, current_user.id, jobs.REPORT_KINDS)
+        if staff
+        else [],
     )
 
 
 def _start_job(kind: str, period: Period) -> BaseResponse:
     """Queue a job for a period (or find the one under way) and go to its progress page."""
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
     parameters = {"start_year": period.start_year, "end_year": period.end_year}
     title = f"Annual impact report {period.label}"
-    job, created = jobs.request_job(db.session, kind, parameters, title=title, user=user)
-    db.session.commit()
+    job, created = job_views.start(kind, parameters, title=title)
     if not created:
         flash(f"This report was already under way (asked for by {job.requested_by}).", "info")
-        return redirect(url_for("reports.job", job_id=job.id))
-    try:
-        get_queue().enqueue(job.id)
-    except Exception:  # a queue we cannot reach must not leave the job waiting for ever
-        log.exception("Could not queue report job %s", job.id)
-        short_transaction(lambda s: jobs.mark_failed(s, job.id, jobs.QUEUE_DOWN))
     return redirect(url_for("reports.job", job_id=job.id))
 
 
@@ -178,75 +169,45 @@ def annual_issue(period: str) -> BaseResponse:
 @staff_required
 def job(job_id: int) -> str:
     """A report job's progress, then its download or the report it issued, or why it failed."""
-    row = job_queries.job(db.session, job_id)
-    if row is None:
-        abort(404)
-    return render_template("reports/job.html", job=row)
+    return job_views.page(job_id, jobs.REPORT_KINDS)
 
 
 @bp.route("/jobs/<int:job_id>.json")
 @staff_required
 def job_status(job_id: int) -> Response:
     """A report job's status and progress, for the progress page to poll."""
-    row = job_queries.job(db.session, job_id)
-    if row is None:
-        abort(404)
-    response = jsonify(row.as_json())
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return job_views.status(job_id, jobs.REPORT_KINDS)
 
 
 @bp.route("/jobs/<int:job_id>/draft.pdf")
 @staff_required
-def job_pdf(job_id: int) -> BaseResponse:
+def job_pdf(job_id: int) -> Response:
     """Download the draft PDF a job made (audited, as every draft download)."""
-    found = job_queries.job_result(db.session, job_id)
-    if found is None or found.result_pdf is None:
-        abort(404)
-    period = found.parameters_key.partition(":")[2]
-    pdf, filename = found.result_pdf, found.result_filename
-    with write_transaction(db.session):
-        record(db.session, AuditAction.DOWNLOAD, summary=f"Draft annual report {period} (PDF)")
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return job_views.result(job_id, (jobs.DRAFT_ANNUAL,))
 
 
 @bp.route("/issued/<int:report_id>.pdf")
 @reader_required
-def issued_pdf(report_id: int) -> BaseResponse:
+def issued_pdf(report_id: int) -> Response:
     """An issued report's PDF, byte for byte as it was issued."""
     issued = queries.issued_file(db.session, report_id)
     if issued is None:
         abort(404)
     summary = f"{issued.title}, version {issued.version} (issued PDF)"
-    pdf, filename, sha256 = issued.pdf, issued.filename, issued.sha256
-    with write_transaction(db.session):
-        record(db.session, AuditAction.DOWNLOAD, entity=issued, summary=summary)
-    return _download(pdf, filename, sha256)
+    return audited_attachment(
+        summary, issued.pdf, issued.filename, PDF, entity=issued, sha256=issued.sha256
+    )
 
 
 @bp.route("/issued/<int:report_id>-pdfa.pdf")
 @reader_required
-def issued_archive(report_id: int) -> BaseResponse:
+def issued_archive(report_id: int) -> Response:
     """The archive copy (PDF/A-3u, figures attached as CSV) of an issued report."""
     archive = issuing.archive_download(db.session, report_id)
     if archive is None:
         abort(404)
     summary = f"{archive.title}, version {archive.version} (archive copy, PDF/A-3u)"
-    with write_transaction(db.session):
-        record(db.session, AuditAction.DOWNLOAD, summary=summary)
-    return _download(archive.pdf, archive.filename, archive.sha256)
-
-
-def _download(pdf: bytes, filename: str, sha256: str) -> BaseResponse:
-    """Stored PDF bytes as an attachment, with their hash as the ETag."""
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private"
-    response.set_etag(sha256)
-    return response.make_conditional(request)
+    return audited_attachment(summary, archive.pdf, archive.filename, PDF, sha256=archive.sha256)
 
 
 @bp.route("/assets/<path:filename>")
