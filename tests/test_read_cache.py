@@ -102,8 +102,8 @@ def test_cached_read_is_used_until_its_tables_change(session: so.Session) -> Non
 
 
 def test_unknown_tables_are_refused(session: so.Session) -> None:
-    with pytest.raises(ValueError, match="no change counter for outputs"):
-        cache.cached_read(session, ("outputs",), "question", lambda: 0)
+    with pytest.raises(ValueError, match="no change counter for payments"):
+        cache.cached_read(session, ("payments",), "question", lambda: 0)
 
 
 def test_cache_keeps_at_most_its_limit(
@@ -155,3 +155,28 @@ def test_grant_list_count_and_options_are_read_once_while_nothing_changes(
     assert "count(" not in statements
     assert "from programmes" not in statements
     assert "change_counters" in statements
+
+
+def test_bulk_inserts_of_hundreds_of_rows_a_statement_change_the_version(
+    session: so.Session,
+) -> None:
+    from app.demo.synthetic import insert_rows
+
+    before = version(session, "research_areas")
+    count = session.scalar(sa.select(sa.func.count()).select_from(ResearchArea))
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    now = "2026-01-01 00:00:00"
+    rows = [(f"Bulk area {n}", now, now, 1) for n in range(1_234)]  # 2 x 500 and 234 more
+    insert_rows(
+        connection,
+        "INSERT INTO research_areas (name, created_at, updated_at, version) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark})",
+        rows,
+    )
+    names = set(
+        session.scalars(sa.select(ResearchArea.name).where(ResearchArea.name.like("Bulk area %")))
+    )
+    assert names == {row[0] for row in rows}
+    assert session.scalar(sa.select(sa.func.count()).select_from(ResearchArea)) == count + 1_234
+    assert version(session, "research_areas") != before

@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from app.auth.access import reader_required
 from app.extensions import db
-from app.portfolio.queries import portfolio_overview
 from app.visibility import visible_levels
+
+from . import queries
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -17,5 +18,5 @@ bp = Blueprint("dashboard", __name__, template_folder="templates")
 @reader_required
 def home() -> str:
     """Show the portfolio at a glance."""
-    overview = portfolio_overview(db.session, visible_levels(current_user))
+    overview = queries.overview(db.session, visible_levels(current_user))
     return render_template("dashboard/home.html", overview=overview)

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -72,6 +73,8 @@ Echo = Callable[[str], None]
 # the demo is the same whenever it is loaded.
 REFERENCE_DATE = date(2025, 9, 30)
 EURO_CHANGEOVER = date(2002, 1, 1)  # lire before this day, euro from it
+# Bound variables one SQLite statement may have (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+SQLITE_VARIABLES = 32_766
 
 RESEARCH_AREAS: tuple[tuple[str, str], ...] = (
     ("neural stem cells", "Neural stem and precursor cells: biology and transplantation."),
@@ -128,6 +131,33 @@ def ensure_research_areas(session: so.Session, added: Counter[str] | None = None
             added[ResearchArea.__tablename__] += len(missing)
         existing = dict(session.execute(sa.select(ResearchArea.name, ResearchArea.id)).all())
     return {name: existing[name] for name, _ in RESEARCH_AREAS}
+
+
+def insert_rows(connection: sa.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run ``INSERT ... VALUES (?, ...)`` for every row; on SQLite, hundreds of rows a statement.
+
+    Each statement that fires a trigger (the change counters' on the watched tables) costs
+    SQLite a statement journal: one per row more than halved the import of 100,000 grants
+    (24,000 -> 13,000 rows/s); one per few hundred rows costs next to nothing, and fewer,
+    larger statements are faster anyway.
+    """
+    if connection.dialect.name != "sqlite" or not rows:
+        connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+        return
+    per_statement = max(1, min(500, SQLITE_VARIABLES // len(rows[0])))
+    whole = len(rows) - len(rows) % per_statement
+    if whole:
+        head, _, values = sql.partition(" VALUES ")
+        many = f"{head} VALUES {', '.join([values] * per_statement)}"
+        connection.exec_driver_sql(
+            many,
+            [
+                tuple(chain.from_iterable(rows[start : start + per_statement]))
+                for start in range(0, whole, per_statement)
+            ],
+        )
+    if whole < len(rows):
+        connection.exec_driver_sql(sql, rows[whole:])  # type: ignore[arg-type]
 
 
 class BulkWriter:
@@ -272,7 +302,7 @@ class BulkWriter:
                 if self.dialect.name == "postgresql":
                     self._copy(connection, table, batch)
                 else:
-                    connection.exec_driver_sql(sql, batch)
+                    insert_rows(connection, sql, batch)
             self.added[table.name] += len(rows)
         if self._pending:  # a table outside the metadata: a programming error
             raise RuntimeError(f"rows queued for unknown tables: {sorted(self._pending)}")

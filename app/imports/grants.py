@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from app.currency import RateTable
-from app.demo.synthetic import BulkWriter
+from app.demo.synthetic import BulkWriter, insert_rows
 from app.models import AuditAction, AuditEvent, Confidentiality, Grant, GrantStatus, grant_areas
 from app.records.changes import plain
 
@@ -463,9 +463,10 @@ class GrantImport:
         """Plain integer pairs straight to the driver (no per-row processing needed)."""
         connection = self.session.connection()
         mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        connection.exec_driver_sql(
+        insert_rows(
+            connection,
             f"INSERT INTO grant_areas (grant_id, research_area_id) VALUES ({mark}, {mark})",
-            rows,  # type: ignore[arg-type]
+            rows,
         )
 
     def write_updates(self) -> None:

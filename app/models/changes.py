@@ -7,11 +7,20 @@ from sqlalchemy import orm as so
 
 from .base import Base
 
-# Tables whose changes invalidate cached reads (filter options, list counts). Triggers made by
-# migration 3e8c1f0a9b57 set the table's counter to a fresh number on every insert, update or
-# delete, in the writing transaction; a migration that rebuilds one of these tables on SQLite
-# must make its triggers again (tests/test_read_cache.py checks that they exist).
-WATCHED_TABLES = ("grants", "grant_areas", "programmes", "research_areas")
+# Tables whose changes invalidate cached reads (filter options, list counts, register pages
+# sorted by an aggregate). Triggers made by migrations 3e8c1f0a9b57 and 0cfe4892e847 set the
+# table's counter to a fresh number on every insert, update or delete, in the writing
+# transaction; a migration that rebuilds one of these tables on SQLite must make its triggers
+# again (tests/test_read_cache.py checks that they exist).
+WATCHED_TABLES = (
+    "grants",
+    "grant_areas",
+    "programmes",
+    "research_areas",
+    "outputs",
+    "organisations",
+    "people",
+)
 
 
 class ChangeCounter(Base):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,18 @@ from app.models import (
     OrganisationKind,
     Person,
 )
-from app.records.listing import ListParams, Page, like_pattern, paginate, stream
+from app.records.cache import cached_read
+from app.records.listing import (
+    ListParams,
+    Page,
+    count_and_total,
+    like_pattern,
+    nulls_last_page,
+    page_number,
+    stream,
+    totals_for,
+)
+from app.visibility import ALL_LEVELS
 
 # How much of an organisation's grants and people its page lists before linking on.
 LATEST_GRANTS = 5
@@ -34,13 +45,29 @@ def _hosted_stats(levels: Sequence[Confidentiality]) -> Any:
     return (
         sa.select(
             Grant.host_organisation_id.label("organisation_id"),
-            sa.func.count(Grant.id).label("grants"),
+            sa.func.count().label("grants"),
             sa.func.sum(Grant.amount_eur).label("total_eur"),
         )
-        .where(Grant.deleted_at.is_(None), Grant.confidentiality.in_(levels))
+        .where(*_visible_grants(levels))
         .group_by(Grant.host_organisation_id)
         .subquery("hosted")
     )
+
+
+def _visible_grants(levels: Sequence[Confidentiality]) -> list[sa.ColumnElement[bool]]:
+    """Live grants the user may see (the figures each register row shows are over these)."""
+    conditions: list[sa.ColumnElement[bool]] = [Grant.deleted_at.is_(None)]
+    if set(levels) != set(ALL_LEVELS):
+        # For staff the test holds for every row: leaving it out keeps the sums in the index.
+        conditions.append(Grant.confidentiality.in_(levels))
+    return conditions
+
+
+def _question(name: str, params: ListParams, levels: Sequence[Confidentiality]) -> Hashable:
+    """Everything a cached answer about a register list (a count, a page) depends on."""
+    filters = tuple(sorted(params.filters.items()))
+    where = (params.q, filters, params.show_deleted, tuple(levels))
+    return (name, *where, params.sort, params.descending, params.page, params.per_page)
 
 
 def _like(column: Any, text: str) -> sa.ColumnElement[bool]:
@@ -76,8 +103,19 @@ class OrganisationRow:
     deleted: bool
 
 
+def _organisation_conditions(params: ListParams) -> list[sa.ColumnElement[bool]]:
+    conditions = [_deleted_filter(Organisation, params)]
+    if params.q:
+        conditions.append(_like(Organisation.name, params.q))
+    if params.filters.get("kind") in OrganisationKind.__members__.values():
+        conditions.append(Organisation.kind == params.filters["kind"])
+    if country := params.filters.get("country"):
+        conditions.append(Organisation.country == country.upper())
+    return conditions
+
+
 def _organisation_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
-    """The organisation list's select: searched, filtered and sorted as asked."""
+    """The organisation list's select: searched, filtered and sorted as asked (exports)."""
     hosted = _hosted_stats(levels)
     grants = sa.func.coalesce(hosted.c.grants, 0)
     query = (
@@ -92,21 +130,33 @@ def _organisation_query(params: ListParams, levels: Sequence[Confidentiality]) -
             Organisation.deleted_at,
         )
         .outerjoin(hosted, hosted.c.organisation_id == Organisation.id)
-        .where(_deleted_filter(Organisation, params))
+        .where(*_organisation_conditions(params))
     )
-    if params.q:
-        query = query.where(_like(Organisation.name, params.q))
-    if params.filters.get("kind") in OrganisationKind.__members__.values():
-        query = query.where(Organisation.kind == params.filters["kind"])
-    if country := params.filters.get("country"):
-        query = query.where(Organisation.country == country.upper())
-    column = {
+    return _ordered(query, _organisation_sort_key(params, grants), params, Organisation.id)
+
+
+def _organisation_sort_key(params: ListParams, grants: Any) -> Any:
+    return {
         "name": Organisation.name,
         "country": Organisation.country,
         "kind": Organisation.kind,
         "grants": grants,
     }[params.sort]
-    return _ordered(query, column, params, Organisation.id)
+
+
+def _organisation_ids(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
+) -> tuple[int, ...]:
+    """The ids of one page's organisations, in the list's order (``params.page`` exists)."""
+    query = sa.select(Organisation.id).where(*_organisation_conditions(params))
+    grants = None
+    if params.sort == "grants":
+        hosted = _hosted_stats(levels)
+        query = query.outerjoin(hosted, hosted.c.organisation_id == Organisation.id)
+        grants = sa.func.coalesce(hosted.c.grants, 0)
+    query = _ordered(query, _organisation_sort_key(params, grants), params, Organisation.id)
+    query = query.limit(params.per_page).offset((params.page - 1) * params.per_page)
+    return tuple(session.scalars(query))
 
 
 def _organisation_row(r: Any) -> OrganisationRow:
@@ -118,14 +168,55 @@ def _organisation_row(r: Any) -> OrganisationRow:
 def organisation_list(
     session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
 ) -> Page[OrganisationRow]:
-    """One page of organisations, searched, filtered and sorted as asked."""
-    page = paginate(session, _organisation_query(params, levels), params, False)
-    return Page(
-        items=[_organisation_row(r) for r in page.items],
-        page=page.page,
-        per_page=page.per_page,
-        total=page.total,
+    """One page of organisations, searched, filtered and sorted as asked.
+
+    The page's organisations are picked on their own (a few hundred rows) and their grant
+    figures summed for them alone. Sorted by grants, every organisation's count is needed:
+    that page's ids are then kept until grants or organisations change.
+    """
+    count = sa.select(sa.func.count()).select_from(Organisation)
+    total = session.scalar(count.where(*_organisation_conditions(params))) or 0
+    params = replace(params, page=page_number(params, total))
+    if params.sort == "grants":
+        ids = cached_read(
+            session,
+            ("grants", "organisations"),
+            _question("organisations by grants", params, levels),
+            lambda: _organisation_ids(session, params, levels),
+        )
+    else:
+        ids = _organisation_ids(session, params, levels)
+    rows = session.execute(
+        sa.select(
+            Organisation.id,
+            Organisation.name,
+            Organisation.kind,
+            Organisation.country,
+            Organisation.city,
+            Organisation.deleted_at,
+        ).where(Organisation.id.in_(ids))
     )
+    found = {r.id: r for r in rows}
+    stats = totals_for(
+        session,
+        Grant.host_organisation_id,
+        ids,
+        (sa.func.count(), sa.func.sum(Grant.amount_eur)),
+        _visible_grants(levels),
+    )
+    items = [
+        OrganisationRow(
+            r.id,
+            r.name,
+            r.kind,
+            r.country,
+            r.city,
+            *count_and_total(stats, r.id),
+            r.deleted_at is not None,
+        )
+        for r in map(found.__getitem__, ids)
+    ]
+    return Page(items, params.page, params.per_page, total)
 
 
 def organisation_rows(
@@ -277,37 +368,30 @@ def _person_search(text: str) -> sa.ColumnElement[bool]:
     return sa.or_(_like(full_name, text), _like(reversed_name, text), _like(Person.orcid, text))
 
 
-def _people_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
-    """The people list's select: searched, filtered and sorted as asked."""
-    led = (
+def _people_conditions(params: ListParams) -> list[sa.ColumnElement[bool]]:
+    conditions = [_deleted_filter(Person, params)]
+    if params.q:
+        conditions.append(_person_search(params.q))
+    if (organisation := params.filter_int("organisation")) is not None:
+        conditions.append(Person.organisation_id == organisation)
+    return conditions
+
+
+def _grants_led(levels: Sequence[Confidentiality]) -> Any:
+    """Grants led per principal investigator, over the grants the user may see."""
+    return (
         sa.select(
             Grant.principal_investigator_id.label("person_id"),
-            sa.func.count(Grant.id).label("grants"),
+            sa.func.count().label("grants"),
         )
-        .where(Grant.deleted_at.is_(None), Grant.confidentiality.in_(levels))
+        .where(*_visible_grants(levels))
         .group_by(Grant.principal_investigator_id)
         .subquery("led")
     )
-    grants_led = sa.func.coalesce(led.c.grants, 0)
-    query = (
-        sa.select(
-            Person.id,
-            Person.family_name,
-            Person.given_names,
-            Person.orcid,
-            Person.organisation_id,
-            Organisation.name.label("organisation"),
-            grants_led.label("grants_led"),
-            Person.deleted_at,
-        )
-        .outerjoin(Organisation, Organisation.id == Person.organisation_id)
-        .outerjoin(led, led.c.person_id == Person.id)
-        .where(_deleted_filter(Person, params))
-    )
-    if params.q:
-        query = query.where(_person_search(params.q))
-    if (organisation := params.filter_int("organisation")) is not None:
-        query = query.where(Person.organisation_id == organisation)
+
+
+def _people_order(query: Any, params: ListParams, grants_led: Any) -> Any:
+    """The people list's order: by name (family, given) or a column, ties by id."""
     if params.sort == "name":
         order = (Person.family_name, Person.given_names)
         return query.order_by(
@@ -316,6 +400,32 @@ def _people_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
         )
     column = {"organisation": Organisation.name, "orcid": Person.orcid, "grants": grants_led}
     return _ordered(query, column[params.sort], params, Person.id)
+
+
+def _people_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
+    """The people list's select: searched, filtered and sorted as asked (exports)."""
+    led = _grants_led(levels)
+    grants_led = sa.func.coalesce(led.c.grants, 0)
+    query = (
+        _person_select()
+        .add_columns(grants_led.label("grants_led"))
+        .outerjoin(led, led.c.person_id == Person.id)
+        .where(*_people_conditions(params))
+    )
+    return _people_order(query, params, grants_led)
+
+
+def _person_select() -> Any:
+    """A list row's columns, but for the grants led."""
+    return sa.select(
+        Person.id,
+        Person.family_name,
+        Person.given_names,
+        Person.orcid,
+        Person.organisation_id,
+        Organisation.name.label("organisation"),
+        Person.deleted_at,
+    ).outerjoin(Organisation, Organisation.id == Person.organisation_id)
 
 
 def _person_row(r: Any) -> PersonRow:
@@ -331,17 +441,96 @@ def _person_row(r: Any) -> PersonRow:
     )
 
 
+# Sorts that order every matching person by another table's column or an aggregate: their
+# pages are kept until one of these tables changes.
+PEOPLE_SORTED_ELSEWHERE = {
+    "organisation": ("people", "organisations"),
+    "grants": ("people", "grants"),
+}
+
+
+def _people_ids(
+    session: so.Session, params: ListParams, levels: Sequence[Confidentiality], total: int
+) -> tuple[int, ...]:
+    """The ids of one page of people, in the list's order (``params.page`` exists)."""
+    offset = (params.page - 1) * params.per_page
+    query = sa.select(Person.id).where(*_people_conditions(params))
+    if params.sort == "orcid":
+        # ORCIDs are unique (ties only among people without one): the ORCID index, then ids.
+        first = replace(params, page=1, descending=False)
+        ids = nulls_last_page(
+            session,
+            query,
+            Person.orcid,
+            Person.id,
+            params.descending,
+            (offset, params.per_page),
+            total,
+            count=lambda blank: _cached_count(
+                session, ("people",), _question("no ORCID", first, ()), blank
+            ),
+        )
+        return tuple(ids)
+    grants_led = None
+    if params.sort == "organisation":
+        query = query.outerjoin(Organisation, Organisation.id == Person.organisation_id)
+    elif params.sort == "grants":
+        led = _grants_led(levels)
+        query = query.outerjoin(led, led.c.person_id == Person.id)
+        grants_led = sa.func.coalesce(led.c.grants, 0)
+    query = _people_order(query, params, grants_led).limit(params.per_page).offset(offset)
+    return tuple(session.scalars(query))
+
+
+def _cached_count(
+    session: so.Session, tables: Sequence[str], question: Hashable, query: Any
+) -> int:
+    """How many rows a select of ``tables`` gives, kept until they change."""
+    count = sa.select(sa.func.count()).select_from(query.subquery())
+    return cached_read(session, tables, question, lambda: session.scalar(count) or 0)
+
+
 def people_list(
     session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
 ) -> Page[PersonRow]:
-    """One page of people, searched, filtered and sorted as asked."""
-    page = paginate(session, _people_query(params, levels), params, scalars=False)
-    return Page(
-        items=[_person_row(r) for r in page.items],
-        page=page.page,
-        per_page=page.per_page,
-        total=page.total,
+    """One page of people, searched, filtered and sorted as asked.
+
+    The page's people are picked in the order of an index (name, ORCID) and their grants led
+    counted for them alone; sorted by organisation or grants led, every person is sorted, so
+    that page's ids are kept until the tables the order rests on change.
+    """
+    matching = sa.select(Person.id).where(*_people_conditions(params))
+    question = _question("people count", replace(params, page=1, descending=False), ())
+    total = _cached_count(session, ("people",), question, matching)
+    params = replace(params, page=page_number(params, total))
+    if (tables := PEOPLE_SORTED_ELSEWHERE.get(params.sort)) is not None:
+        ids = cached_read(
+            session,
+            tables,
+            _question("people page", params, levels),
+            lambda: _people_ids(session, params, levels, total),
+        )
+    else:
+        ids = _people_ids(session, params, levels, total)
+    rows = session.execute(_person_select().where(Person.id.in_(ids)))
+    found = {r.id: r for r in rows}
+    led = totals_for(
+        session, Grant.principal_investigator_id, ids, (sa.func.count(),), _visible_grants(levels)
     )
+    items = [
+        PersonRow(
+            r.id,
+            r.family_name,
+            r.given_names,
+            r.orcid,
+            r.organisation_id,
+            r.organisation,
+            led.get(r.id, (0,))[0],
+            r.deleted_at is not None,
+        )
+        for r in map(found.__getitem__, ids)
+    ]
+    return Page(items, params.page, params.per_page, total)
 
 
 def people_rows(

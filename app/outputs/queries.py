@@ -37,7 +37,18 @@ from app.models import (
     TrialRegistryId,
     User,
 )
-from app.records.listing import ListParams, Page, like_pattern, paginate, stream
+from app.records.cache import cached_read
+from app.records.listing import (
+    ListParams,
+    Page,
+    distinct_years,
+    like_pattern,
+    nulls_last_page,
+    page_number,
+    stream,
+    unindexed,
+)
+from app.visibility import ALL_LEVELS
 
 FILTERS = ("type", "year", "grant")
 SORTS = {"date": Output.output_date, "title": Output.title, "type": Output.type}
@@ -147,8 +158,71 @@ def _search(text: str) -> sa.ColumnElement[bool]:
     return sa.or_(*conditions)
 
 
-def _output_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
-    """The output list's select: filtered and sorted as asked."""
+# What the cached counts and year options read (app/records/cache.py). A search or a grant
+# filter also reads publications, trial registry ids or attributions: not cached (a search
+# reads every title anyway; a grant has a handful of outputs).
+COUNT_TABLES = ("outputs",)
+# How a page is read depends on how many outputs match (the COUNT comes first), as for grants
+# (app/grants/queries.py): above LARGE, the sort's index is read in order, testing the filters
+# on the way; up to LARGE, the matching outputs are picked by the filters' indexes and sorted.
+LARGE = 10_000
+# Each sort with its tie-breaker, in the order of an index over live outputs that also holds
+# the filtered columns (migration 0cfe4892e847): ix_outputs_live_date, ix_outputs_live_title,
+# ix_outputs_live_type.
+ORDERS: dict[str, tuple[Any, ...]] = {
+    "date": (Output.output_date, Output.id),
+    "title": (Output.title, Output.id),
+    "type": (Output.type, Output.id),
+}
+# The filter whose column each sort's index starts with (it then finds the rows itself).
+SORT_FILTER = {"date": "year", "type": "type"}
+
+
+def _conditions(
+    params: ListParams, levels: Sequence[Confidentiality], sorted_scan: bool = False
+) -> list[sa.ColumnElement[bool]]:
+    """The list's filters, on the outputs table alone (so a COUNT needs no join).
+
+    ``sorted_scan`` (many rows match, read in the sort's index order) keeps SQLite from
+    looking up the rows by another filter's index, which would make it sort them all.
+    """
+    own = SORT_FILTER.get(params.sort)
+
+    def col(column: Any, name: str = "") -> Any:
+        return unindexed(column) if sorted_scan and name != own else column
+
+    conditions: list[sa.ColumnElement[bool]] = [
+        Output.deleted_at.is_not(None) if params.show_deleted else Output.deleted_at.is_(None)
+    ]
+    if set(levels) != set(ALL_LEVELS):
+        # For staff the test holds for every row: leaving it out lets counts use an index alone.
+        conditions.append(col(Output.confidentiality).in_(levels))
+    if params.q:
+        conditions.append(_search(params.q))
+    if params.filters.get("type") in OutputType.__members__.values():
+        conditions.append(col(Output.type, "type") == OutputType(params.filters["type"]))
+    if (year := params.filter_int("year")) is not None and 1 <= year <= 9998:
+        conditions.append(col(Output.output_date, "year") >= date(year, 1, 1))
+        conditions.append(col(Output.output_date, "year") < date(year + 1, 1, 1))
+    if (grant := params.filter_int("grant")) is not None:
+        conditions.append(
+            col(Output.id).in_(
+                sa.select(Attribution.output_id).where(Attribution.grant_id == grant)
+            )
+        )
+    return conditions
+
+
+def _order(params: ListParams, keys: Sequence[Any]) -> list[Any]:
+    direction = sa.desc if params.descending else sa.asc
+    order = [direction(key) for key in keys]
+    if params.sort == "date":  # the only sort column that may be empty
+        order[0] = order[0].nulls_last()
+    return order
+
+
+def _row_select(levels: Sequence[Confidentiality]) -> Any:
+    """What a list row shows, with the number of grants (the user may see) credited."""
     grants = (
         sa.select(sa.func.count(Attribution.id))
         .join(Grant, Grant.id == Attribution.grant_id)
@@ -156,7 +230,7 @@ def _output_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
         .correlate(Output)
         .scalar_subquery()
     )
-    query = (
+    return (
         sa.select(
             Output.id,
             Output.type,
@@ -173,26 +247,16 @@ def _output_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
         )
         .outerjoin(Publication, Publication.output_id == Output.id)
         .outerjoin(ClinicalTrial, ClinicalTrial.output_id == Output.id)
-        .where(Output.confidentiality.in_(levels))
-        .where(
-            Output.deleted_at.is_not(None) if params.show_deleted else Output.deleted_at.is_(None)
-        )
     )
-    if params.q:
-        query = query.where(_search(params.q))
-    if params.filters.get("type") in OutputType.__members__.values():
-        query = query.where(Output.type == OutputType(params.filters["type"]))
-    if (year := params.filter_int("year")) is not None and 1 <= year <= 9998:
-        query = query.where(
-            Output.output_date >= date(year, 1, 1), Output.output_date < date(year + 1, 1, 1)
-        )
-    if (grant := params.filter_int("grant")) is not None:
-        query = query.where(
-            Output.id.in_(sa.select(Attribution.output_id).where(Attribution.grant_id == grant))
-        )
-    column = SORTS[params.sort]
-    order = column.desc() if params.descending else column.asc()
-    return query.order_by(order.nulls_last(), Output.id.desc() if params.descending else Output.id)
+
+
+def _output_query(params: ListParams, levels: Sequence[Confidentiality]) -> Any:
+    """Every output the list's filters match, in its order (exports: one sort of them all)."""
+    return (
+        _row_select(levels)
+        .where(*_conditions(params, levels))
+        .order_by(*_order(params, ORDERS[params.sort]))
+    )
 
 
 def _output_rows(session: so.Session, rows: Sequence[Any]) -> list[OutputRow]:
@@ -217,17 +281,73 @@ def _output_rows(session: so.Session, rows: Sequence[Any]) -> list[OutputRow]:
     ]
 
 
+def _count(session: so.Session, params: ListParams, levels: Sequence[Confidentiality]) -> int:
+    """How many outputs match (kept until outputs change, unless searched or by grant)."""
+    count = sa.select(sa.func.count()).select_from(Output).where(*_conditions(params, levels))
+    if params.q or params.filter_int("grant") is not None:
+        return session.scalar(count) or 0
+    question = ("output count", tuple(sorted(params.filters.items())), params.show_deleted)
+    return cached_read(
+        session, COUNT_TABLES, (*question, tuple(levels)), lambda: session.scalar(count) or 0
+    )
+
+
+def _page(
+    session: so.Session,
+    params: ListParams,
+    levels: Sequence[Confidentiality],
+    total: int,
+    offset: int,
+) -> list[Any]:
+    """One page's rows (``_row_select``), in the list's order.
+
+    The page's ids are found first, in a subquery reading no more than an index (an OFFSET
+    skips index entries, not joined rows), and only the page's rows are read in full.
+    """
+    if total == 0:
+        return []
+
+    def read(ids: sa.Select[Any]) -> list[Any]:
+        rows = _row_select(levels).where(Output.id.in_(ids))
+        return list(session.execute(rows.order_by(*_order(params, ORDERS[params.sort]))))
+
+    limit = params.per_page
+    asked = set(params.filters) | ({"q"} if params.q else set())
+    served = not params.show_deleted and asked <= {SORT_FILTER.get(params.sort)}
+    if total > LARGE or served:
+        # The sort's own index, read in order (it finds the rows of its own filter too).
+        matching = sa.select(Output.id).where(*_conditions(params, levels, total > LARGE))
+        if params.sort == "date":
+            date_, id_ = ORDERS["date"]
+            page = (offset, limit)
+            return nulls_last_page(
+                session, matching, date_, id_, params.descending, page, total, read
+            )
+        ordered = matching.order_by(*_order(params, ORDERS[params.sort]))
+        return read(ordered.limit(limit).offset(offset))
+    # Few match: picked on their own (MATERIALIZED: by the filters' indexes) with their sort
+    # key, then sorted and cut to the page.
+    key, _ = ORDERS[params.sort]
+    picked = (
+        sa.select(Output.id.label("output_id"), key.label("key"))
+        .where(*_conditions(params, levels))
+        .cte("matching")
+        .prefix_with("MATERIALIZED")
+    )
+    ordered = sa.select(picked.c.output_id).order_by(
+        *_order(params, (picked.c.key, picked.c.output_id))
+    )
+    return read(ordered.limit(limit).offset(offset))
+
+
 def output_list(
     session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
 ) -> Page[OutputRow]:
     """One page of outputs, filtered and sorted as asked."""
-    page = paginate(session, _output_query(params, levels), params, scalars=False)
-    return Page(
-        items=_output_rows(session, page.items),
-        page=page.page,
-        per_page=page.per_page,
-        total=page.total,
-    )
+    total = _count(session, params, levels)
+    number = page_number(params, total)
+    rows = _page(session, params, levels, total, (number - 1) * params.per_page)
+    return Page(_output_rows(session, rows), number, params.per_page, total)
 
 
 def output_rows(
@@ -255,17 +375,14 @@ def _registry_ids(session: so.Session, trial_ids: list[int]) -> dict[int, list[s
 def filter_choices(
     session: so.Session, params: ListParams, levels: Sequence[Confidentiality]
 ) -> FilterChoices:
-    """Options for the list filters (and the name of a grant filtered on)."""
-    year = sa.extract("year", Output.output_date)
-    years = [
-        int(y)
-        for y in session.scalars(
-            sa.select(year)
-            .where(Output.deleted_at.is_(None), Output.output_date.is_not(None))
-            .group_by(year)
-            .order_by(year.desc())
-        )
-    ]
+    """Options for the list filters (and the name of a grant filtered on); the years are kept
+    until outputs change."""
+    years = cached_read(
+        session,
+        COUNT_TABLES,
+        "output years",
+        lambda: distinct_years(session, Output.output_date, Output.deleted_at.is_(None)),
+    )
     grant_label = None
     if (grant_id := params.filter_int("grant")) is not None:
         row = session.execute(

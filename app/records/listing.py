@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -124,12 +125,21 @@ def paginate(
     query: sa.Select[*tuple[Any, ...]],
     params: ListParams,
     scalars: bool = True,
+    count: sa.Select[Any] | None = None,
 ) -> Page[Any]:
-    """Run a select for one page, with a COUNT of the whole result."""
-    total = (
-        session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
-    )
+    """Run a select for one page, with a COUNT of the whole result.
+
+    ``count`` is a cheaper select of the same number (the base table alone, without the
+    joins and aggregates that never change it); by default the query itself is counted.
+    """
+    total = _count(session, query) if count is None else int(session.scalar(count) or 0)
     return page_of(session, query, params, total, scalars)
+
+
+def _count(session: so.Session, query: sa.Select[Any]) -> int:
+    """How many rows a select gives."""
+    counted = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    return session.scalar(counted) or 0
 
 
 def page_of(
@@ -144,6 +154,66 @@ def page_of(
     paged = query.limit(params.per_page).offset((page - 1) * params.per_page)
     result = session.scalars(paged) if scalars else session.execute(paged)
     return Page(items=list(result.all()), page=page, per_page=params.per_page, total=total)
+
+
+def nulls_last_page(
+    session: so.Session,
+    ids: sa.Select[Any],
+    column: Any,
+    id_column: Any,
+    descending: bool,
+    page: tuple[int, int],
+    total: int,
+    read: Callable[[sa.Select[Any]], list[Any]] | None = None,
+    count: Callable[[sa.Select[Any]], int] | None = None,
+) -> list[Any]:
+    """One page of ``ids`` (a select of ``id_column``) ordered by a nullable ``column``, NULLS
+    LAST either way, then by id.
+
+    An index gives ``column`` NULLS LAST in only one direction on each engine (SQLite sorts
+    NULL first, PostgreSQL last), and ``ORDER BY ... NULLS LAST`` the other way sorts every
+    row. So the rows with a value are read in index order, and the rows without one (by id)
+    only when the page reaches them. ``page`` is (offset, limit); ``total`` counts both.
+    ``read`` turns a select of ids into the page's rows, in order (by default the ids
+    themselves): one query a page, the ids a subquery. ``count`` counts a select's rows (by
+    default a COUNT query; a cached one, say).
+    """
+    offset, limit = page
+    direction = sa.desc if descending else sa.asc
+    read = read or (lambda query: list(session.scalars(query)))
+    valued = ids.where(column.is_not(None)).order_by(direction(column), direction(id_column))
+    found = read(valued.limit(limit).offset(offset))
+    if len(found) == limit:
+        return found
+    blank = ids.where(column.is_(None))
+    if found:
+        skip = 0
+    else:  # past the rows with a value: how far past?
+        blanks = count(blank) if count else _count(session, blank)
+        skip = max(0, offset - (total - blanks))
+    return found + read(blank.order_by(direction(id_column)).limit(limit - len(found)).offset(skip))
+
+
+def totals_for(
+    session: so.Session,
+    key: Any,
+    keys: Sequence[Any],
+    figures: Sequence[Any],
+    conditions: Sequence[sa.ColumnElement[bool]],
+) -> dict[Any, tuple[Any, ...]]:
+    """Aggregates (``figures``) grouped by ``key``, for the given keys only: the figures of
+    one page's rows, instead of every row's (an index on ``key`` holding the summed columns
+    gives them without reading the table)."""
+    if not keys:
+        return {}
+    rows = session.execute(sa.select(key, *figures).where(key.in_(keys), *conditions).group_by(key))
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def count_and_total(totals: dict[Any, tuple[Any, ...]], key: Any) -> tuple[int, Decimal | None]:
+    """A row's (count, sum) from ``totals_for``: a row nothing was counted for has 0, no sum."""
+    count, total = totals.get(key, (0, None))
+    return count, total
 
 
 def stream(
