@@ -256,9 +256,7 @@ def test_list_query_count_does_not_grow(client, logged_in, session, count_querie
     # The user (and on PostgreSQL the pool's ping), the count and the filter options with the
     # change counters each checks first (app/records/cache.py), the page.
     assert many.count <= 10
-    with count_queries() as again:
-        client.get("/grants?per_page=30")
-    assert again.count <= many.count - 4  # nothing changed: count and options come from the cache
+    # Reuse while nothing changes: tests/test_read_cache.py (needs real commits).
 
 
 def test_detail_query_count_does_not_grow(client, logged_in, session, count_queries) -> None:

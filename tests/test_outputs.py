@@ -689,9 +689,7 @@ def test_list_query_count_does_not_grow(client, logged_in, session, count_querie
     # The test's savepoint pair, the user, the count (its version, then the COUNT: outputs
     # changed), the page's ids, its rows, the trials' registry ids, the years (version, read).
     assert many.count <= 10
-    with count_queries() as again:
-        client.get("/outputs?per_page=30")
-    assert again.count == many.count - 2  # count and years kept: only their versions read
+    # Reuse while nothing changes: tests/test_read_cache.py (needs real commits).
 
 
 def test_detail_query_count_does_not_grow(client, logged_in, session, count_queries) -> None:

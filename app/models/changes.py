@@ -34,3 +34,6 @@ class ChangeCounter(Base):
 
     table_name: so.Mapped[str] = so.mapped_column(sa.String(63), primary_key=True)
     version: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    # PostgreSQL: the transaction that last changed the table (its trigger changes the
+    # version once per transaction; app/records/cache.py skips the cache inside it).
+    txid: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)

@@ -108,17 +108,6 @@ class Grant(TimestampMixin, VersionedMixin, SoftDeleteMixin, Base):
                 ),
                 ("ix_grants_live_title", ("title", "id")),
                 ("ix_grants_live_amount", ("amount_eur", "id")),
-                # What the organisation and programme registers count and sum per row, read
-                # from the index alone (migration 0cfe4892e847).
-                # deleted_at too: SQLite reads an index alone only if it names every column.
-                (
-                    "ix_grants_live_host",
-                    ("host_organisation_id", "confidentiality", "amount_eur", "deleted_at"),
-                ),
-                (
-                    "ix_grants_live_programme",
-                    ("programme_id", "confidentiality", "amount_eur", "deleted_at"),
-                ),
             )
         ),
         # Grants completed in a period (portfolio figures).

@@ -32,18 +32,24 @@ _entries: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
-def table_versions(session: so.Session, tables: Sequence[str]) -> tuple[int, ...]:
-    """The current version of each table, in the order asked."""
+def table_versions(session: so.Session, tables: Sequence[str]) -> tuple[tuple[int, ...], bool]:
+    """The current version of each table, in the order asked, and whether this transaction
+    changed any of them (PostgreSQL: its versions then only change at its first write)."""
     unknown = set(tables) - set(WATCHED_TABLES)
     if unknown:
         raise ValueError(f"no change counter for {', '.join(sorted(unknown))}")
+    if session.get_bind().dialect.name == "postgresql":
+        # txid_current_if_assigned: NULL in a transaction that has written nothing.
+        changed_here: Any = ChangeCounter.txid == sa.func.txid_current_if_assigned()
+    else:
+        changed_here = sa.false()  # SQLite's triggers give every row written a new version
     rows = session.execute(
-        sa.select(ChangeCounter.table_name, ChangeCounter.version).where(
+        sa.select(ChangeCounter.table_name, ChangeCounter.version, changed_here).where(
             ChangeCounter.table_name.in_(tables)
         )
     )
-    found = {table: number for table, number in rows}
-    return tuple(found[table] for table in tables)
+    found = {table: (number, bool(mine)) for table, number, mine in rows}
+    return tuple(found[table][0] for table in tables), any(m for _, m in found.values())
 
 
 def cached_read(
@@ -52,9 +58,13 @@ def cached_read(
     """``read()``, or what it gave before while ``tables`` have not changed since.
 
     ``key`` names the question (with every argument the answer depends on); ``read`` must
-    read only the watched ``tables`` and return a value nobody mutates.
+    read only the watched ``tables`` and return a value nobody mutates. A transaction that
+    has changed one of the tables reads afresh and keeps nothing.
     """
-    entry_key = (key, tuple(tables), table_versions(session, tables))
+    versions, changed_here = table_versions(session, tables)
+    if changed_here:
+        return read()
+    entry_key = (key, tuple(tables), versions)
     with _lock:
         if entry_key in _entries:
             _entries.move_to_end(entry_key)
