@@ -65,6 +65,7 @@ from app.models import (
     grant_areas,
 )
 from app.models.base import Base, utcnow
+from app.records.cache import forget_versions
 
 Row = dict[str, Any]
 Echo = Callable[[str], None]
@@ -284,6 +285,7 @@ class BulkWriter:
     def flush(self) -> None:
         """Write every queued row, parents before children."""
         connection = self.session.connection()
+        forget_versions(self.session)  # the rows go past the session, straight to the driver
         for table in Base.metadata.sorted_tables:
             rows = self._pending.pop(table.name, None)
             if not rows:

@@ -34,22 +34,51 @@ _lock = threading.Lock()
 
 def table_versions(session: so.Session, tables: Sequence[str]) -> tuple[tuple[int, ...], bool]:
     """The current version of each table, in the order asked, and whether this transaction
-    changed any of them (PostgreSQL: its versions then only change at its first write)."""
+    changed any of them (PostgreSQL: its versions then only change at its first write).
+
+    Every watched table's are read at once and kept by the session until it next writes,
+    commits or rolls back: a page asking several cached questions reads them once.
+    """
     unknown = set(tables) - set(WATCHED_TABLES)
     if unknown:
         raise ValueError(f"no change counter for {', '.join(sorted(unknown))}")
+    found: dict[str, tuple[int, bool]] | None = session.info.get(_VERSIONS)
+    if found is None:
+        found = session.info[_VERSIONS] = _read_versions(session)
+    return tuple(found[table][0] for table in tables), any(found[t][1] for t in tables)
+
+
+def _read_versions(session: so.Session) -> dict[str, tuple[int, bool]]:
     if session.get_bind().dialect.name == "postgresql":
         # txid_current_if_assigned: NULL in a transaction that has written nothing.
         changed_here: Any = ChangeCounter.txid == sa.func.txid_current_if_assigned()
     else:
         changed_here = sa.false()  # SQLite's triggers give every row written a new version
-    rows = session.execute(
-        sa.select(ChangeCounter.table_name, ChangeCounter.version, changed_here).where(
-            ChangeCounter.table_name.in_(tables)
-        )
-    )
-    found = {table: (number, bool(mine)) for table, number, mine in rows}
-    return tuple(found[table][0] for table in tables), any(m for _, m in found.values())
+    rows = session.execute(sa.select(ChangeCounter.table_name, ChangeCounter.version, changed_here))
+    return {table: (number, bool(mine)) for table, number, mine in rows}
+
+
+_VERSIONS = "change_counter_versions"
+
+
+def forget_versions(session: so.Session) -> None:
+    """For writes the session cannot see (a driver's executemany or COPY on its connection)."""
+    session.info.pop(_VERSIONS, None)
+
+
+@sa.event.listens_for(so.Session, "after_flush")
+@sa.event.listens_for(so.Session, "after_commit")
+@sa.event.listens_for(so.Session, "after_soft_rollback")
+def _forget_versions(session: so.Session, *_: Any) -> None:
+    """Whatever the session wrote or ended may have changed them."""
+    forget_versions(session)
+
+
+@sa.event.listens_for(so.Session, "do_orm_execute")
+def _forget_versions_on_writes(state: so.ORMExecuteState) -> None:
+    """Core INSERT/UPDATE/DELETE through the session (imports, bulk changes) too."""
+    if not state.is_select:
+        forget_versions(state.session)
 
 
 def cached_read(
