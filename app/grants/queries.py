@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,7 @@ from app.records.listing import (
     like_pattern,
     page_number,
     stream,
+    totals_for,
     unindexed,
 )
 from app.visibility import ALL_LEVELS
@@ -258,10 +259,9 @@ def grant_list(
     """One page of the grant register, filtered and sorted as asked."""
     # Every grant has one host and at most one programme: the joins never change the count.
     count = sa.select(sa.func.count()).select_from(Grant).where(*_grant_conditions(params, levels))
-    question = ("grant count", params.q, tuple(sorted(params.filters.items())), params.show_deleted)
-    total = cached_read(
-        session, COUNT_TABLES, (*question, tuple(levels)), lambda: session.scalar(count) or 0
-    )
+    # One answer for every page and order of the same filters.
+    question = replace(params, sort="", descending=False, page=1).cache_key("grant count", levels)
+    total = cached_read(session, COUNT_TABLES, question, lambda: session.scalar(count) or 0)
     number = page_number(params, total)
     offset = (number - 1) * params.per_page
     if total > LARGE:
@@ -274,6 +274,38 @@ def grant_list(
         query = _sorted_apart(params, _grant_conditions(params, levels), params.per_page, offset)
     rows = session.execute(query)
     return Page([_grant_row(r) for r in rows], number, params.per_page, total)
+
+
+def visible_live_grants(levels: Sequence[Confidentiality]) -> list[sa.ColumnElement[bool]]:
+    """Live grants at the viewer's levels: what other registers count and sum per row."""
+    conditions: list[sa.ColumnElement[bool]] = [Grant.deleted_at.is_(None)]
+    if set(levels) != set(ALL_LEVELS):
+        # For staff the test holds for every row: leaving it out lets an index alone answer.
+        conditions.append(Grant.confidentiality.in_(levels))
+    return conditions
+
+
+def grant_figures(
+    session: so.Session, key: Any, ids: Sequence[int], levels: Sequence[Confidentiality]
+) -> dict[Any, tuple[Any, ...]]:
+    """Grant count and euro total per value of ``key`` (host, programme, investigator) for
+    one page's ids, over the grants the viewer may see; kept until grants change.
+
+    Summed from the grants through ``key``'s foreign-key index: indexes carrying the summed
+    columns as well cost the grant import a tenth of its speed.
+    """
+    return cached_read(
+        session,
+        ("grants",),
+        ("grant figures", key.key, tuple(ids), tuple(levels)),
+        lambda: totals_for(
+            session,
+            key,
+            ids,
+            (sa.func.count(), sa.func.sum(Grant.amount_eur)),
+            visible_live_grants(levels),
+        ),
+    )
 
 
 def grant_rows(

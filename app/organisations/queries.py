@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
+from app.grants.queries import grant_figures, visible_live_grants
 from app.identifiers import InvalidIdentifier, normalise_orcid
 from app.models import (
     Confidentiality,
@@ -33,7 +34,6 @@ from app.records.listing import (
     stream,
     totals_for,
 )
-from app.visibility import ALL_LEVELS
 
 # How much of an organisation's grants and people its page lists before linking on.
 LATEST_GRANTS = 5
@@ -48,26 +48,10 @@ def _hosted_stats(levels: Sequence[Confidentiality]) -> Any:
             sa.func.count().label("grants"),
             sa.func.sum(Grant.amount_eur).label("total_eur"),
         )
-        .where(*_visible_grants(levels))
+        .where(*visible_live_grants(levels))
         .group_by(Grant.host_organisation_id)
         .subquery("hosted")
     )
-
-
-def _visible_grants(levels: Sequence[Confidentiality]) -> list[sa.ColumnElement[bool]]:
-    """Live grants the user may see (the figures each register row shows are over these)."""
-    conditions: list[sa.ColumnElement[bool]] = [Grant.deleted_at.is_(None)]
-    if set(levels) != set(ALL_LEVELS):
-        # For staff the test holds for every row: leaving it out keeps the sums in the index.
-        conditions.append(Grant.confidentiality.in_(levels))
-    return conditions
-
-
-def _question(name: str, params: ListParams, levels: Sequence[Confidentiality]) -> Hashable:
-    """Everything a cached answer about a register list (a count, a page) depends on."""
-    filters = tuple(sorted(params.filters.items()))
-    where = (params.q, filters, params.show_deleted, tuple(levels))
-    return (name, *where, params.sort, params.descending, params.page, params.per_page)
 
 
 def _like(column: Any, text: str) -> sa.ColumnElement[bool]:
@@ -181,7 +165,7 @@ def organisation_list(
         ids = cached_read(
             session,
             ("grants", "organisations"),
-            _question("organisations by grants", params, levels),
+            params.cache_key("organisations by grants", levels),
             lambda: _organisation_ids(session, params, levels),
         )
     else:
@@ -197,20 +181,7 @@ def organisation_list(
         ).where(Organisation.id.in_(ids))
     )
     found = {r.id: r for r in rows}
-    # A page's grant figures are summed from the grants themselves (an index carrying the
-    # summed columns cost the grant import a tenth of its speed), then kept until grants change.
-    stats = cached_read(
-        session,
-        ("grants",),
-        ("organisation figures", tuple(ids), tuple(levels)),
-        lambda: totals_for(
-            session,
-            Grant.host_organisation_id,
-            ids,
-            (sa.func.count(), sa.func.sum(Grant.amount_eur)),
-            _visible_grants(levels),
-        ),
-    )
+    stats = grant_figures(session, Grant.host_organisation_id, ids, levels)
     items = [
         OrganisationRow(
             r.id,
@@ -391,7 +362,7 @@ def _grants_led(levels: Sequence[Confidentiality]) -> Any:
             Grant.principal_investigator_id.label("person_id"),
             sa.func.count().label("grants"),
         )
-        .where(*_visible_grants(levels))
+        .where(*visible_live_grants(levels))
         .group_by(Grant.principal_investigator_id)
         .subquery("led")
     )
@@ -474,7 +445,7 @@ def _people_ids(
             (offset, params.per_page),
             total,
             count=lambda blank: _cached_count(
-                session, ("people",), _question("no ORCID", first, ()), blank
+                session, ("people",), first.cache_key("no ORCID"), blank
             ),
         )
         return tuple(ids)
@@ -507,23 +478,22 @@ def people_list(
     that page's ids are kept until the tables the order rests on change.
     """
     matching = sa.select(Person.id).where(*_people_conditions(params))
-    question = _question("people count", replace(params, page=1, descending=False), ())
+    question = replace(params, page=1, descending=False).cache_key("people count")
     total = _cached_count(session, ("people",), question, matching)
     params = replace(params, page=page_number(params, total))
     if (tables := PEOPLE_SORTED_ELSEWHERE.get(params.sort)) is not None:
         ids = cached_read(
             session,
             tables,
-            _question("people page", params, levels),
+            params.cache_key("people page", levels),
             lambda: _people_ids(session, params, levels, total),
         )
     else:
         ids = _people_ids(session, params, levels, total)
     rows = session.execute(_person_select().where(Person.id.in_(ids)))
     found = {r.id: r for r in rows}
-    led = totals_for(
-        session, Grant.principal_investigator_id, ids, (sa.func.count(),), _visible_grants(levels)
-    )
+    visible = visible_live_grants(levels)
+    led = totals_for(session, Grant.principal_investigator_id, ids, (sa.func.count(),), visible)
     items = [
         PersonRow(
             r.id,

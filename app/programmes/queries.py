@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
+from app.grants.queries import grant_figures, visible_live_grants
 from app.models import (
     AuditEvent,
     Confidentiality,
@@ -31,9 +32,7 @@ from app.records.listing import (
     page_number,
     paginate,
     stream,
-    totals_for,
 )
-from app.visibility import ALL_LEVELS
 
 FILTERS = ("kind",)
 SORTS = ("name", "kind", "year", "grants", "total_eur")
@@ -78,19 +77,10 @@ def _programme_stats(levels: Sequence[Confidentiality]) -> Any:
             sa.func.count().label("grants"),
             sa.func.sum(Grant.amount_eur).label("total_eur"),
         )
-        .where(*_visible_grants(levels))
+        .where(*visible_live_grants(levels))
         .group_by(Grant.programme_id)
         .subquery("stats")
     )
-
-
-def _visible_grants(levels: Sequence[Confidentiality]) -> list[sa.ColumnElement[bool]]:
-    """What _visible tests, without the level test where every level is visible (staff): the
-    sums are then read from an index alone (ix_grants_live_programme)."""
-    conditions: list[sa.ColumnElement[bool]] = [Grant.deleted_at.is_(None)]
-    if set(levels) != set(ALL_LEVELS):
-        conditions.append(Grant.confidentiality.in_(levels))
-    return conditions
 
 
 def _programme_order(query: Any, params: ListParams, stats: Any) -> Any:
@@ -161,14 +151,10 @@ def programme_list(
     total = session.scalar(count.where(*_programme_conditions(params))) or 0
     params = replace(params, page=page_number(params, total))
     if params.sort in AGGREGATE_SORTS:
-        filters = tuple(sorted(params.filters.items()))
-        question: tuple[Any, ...] = ("programme page", params.q, filters, params.show_deleted)
-        question += (tuple(levels),)
-        question += (params.sort, params.descending, params.page, params.per_page)
         ids = cached_read(
             session,
             ("grants", "programmes"),
-            question,
+            params.cache_key("programme page", levels),
             lambda: _programme_ids(session, params, levels),
         )
     else:
@@ -179,20 +165,7 @@ def programme_list(
         ).where(Programme.id.in_(ids))
     )
     found = {r.id: r for r in rows}
-    # A page's grant figures are summed from the grants themselves (an index carrying the
-    # summed columns cost the grant import a tenth of its speed), then kept until grants change.
-    stats = cached_read(
-        session,
-        ("grants",),
-        ("programme figures", tuple(ids), tuple(levels)),
-        lambda: totals_for(
-            session,
-            Grant.programme_id,
-            ids,
-            (sa.func.count(), sa.func.sum(Grant.amount_eur)),
-            _visible_grants(levels),
-        ),
-    )
+    stats = grant_figures(session, Grant.programme_id, ids, levels)
     items = [
         ProgrammeRow(
             r.id,

@@ -86,6 +86,12 @@ class ListParams:
         args.update(changes)
         return {key: value for key, value in args.items() if value not in ("", None)}
 
+    def cache_key(self, name: str, levels: Sequence[Any] = ()) -> tuple[Any, ...]:
+        """Everything a cached answer about this list (a count, a page) depends on."""
+        filters = tuple(sorted(self.filters.items()))
+        where = (self.q, filters, self.show_deleted, tuple(levels))
+        return (name, *where, self.sort, self.descending, self.page, self.per_page)
+
     def filter_int(self, name: str) -> int | None:
         try:
             return int(self.filters[name])
